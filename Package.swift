@@ -1,0 +1,61 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Plugins link with -Bsymbolic so two Swift plugins loaded RTLD_LOCAL never bind into each
+// other's private copies of the Swift/NIO runtime (see docs/ARCHITECTURE.md, "Plugins as .so").
+let pluginLinkerSettings: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-Bsymbolic"])]
+
+let package = Package(
+    name: "ChannelGateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gateway", targets: ["gateway"]),
+        .library(name: "ChannelKit", targets: ["ChannelKit"]),
+        .library(name: "LoopbackChannel", type: .dynamic, targets: ["LoopbackChannel"]),
+        .library(name: "CEchoChannel", type: .dynamic, targets: ["CEchoChannel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // The C contract between the gateway and its channel plugins.
+        .target(name: "GatewayABI", path: "Sources/GatewayABI"),
+        // System libsqlite3 (libsqlite3-dev).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "GatewayModel"),
+        .target(name: "ChannelKit", dependencies: ["GatewayABI", "GatewayModel"]),
+        .target(name: "GatewayCore", dependencies: [
+            "GatewayABI", "GatewayModel", "CSQLite",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "gateway", dependencies: [
+            "GatewayCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Plugins proving the ABI: a plain C one and a Swift one on ChannelKit.
+        .target(name: "CEchoChannel", dependencies: ["GatewayABI"], path: "plugins/examples/c-echo", publicHeadersPath: ".",
+                linkerSettings: pluginLinkerSettings),
+        .target(name: "LoopbackChannel", dependencies: ["ChannelKit"], path: "plugins/loopback",
+                linkerSettings: pluginLinkerSettings),
+
+        .executableTarget(name: "gateway-bench", dependencies: ["GatewayCore", "CSQLite"],
+                          path: "Benchmarks/gateway-bench"),
+
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayModel", "ChannelKit"]),
+    ]
+)

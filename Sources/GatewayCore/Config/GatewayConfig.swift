@@ -1,0 +1,75 @@
+import GatewayModel
+
+/// The typed form of gateway.yaml (docs/CONFIG.md documents every key).
+public struct GatewayConfig: Sendable {
+    public var server = ServerConfig()
+    public var auth = AuthConfig()
+    public var storage = StorageConfig()
+    public var hub = HubConfig()
+    public var bus = BusConfig()
+    public var plugins: [PluginConfig] = []
+    public var routes: [Route] = []
+    public var metrics = MetricsConfig()
+    public var logging = LoggingConfig()
+
+    public init() {}
+}
+
+public struct ServerConfig: Sendable {
+    public var host = "0.0.0.0"
+    public var port = 3000
+    /// Allowed CORS origins; ["*"] allows any.
+    public var corsOrigins: [String] = ["*"]
+    /// Largest accepted request body, in bytes.
+    public var bodyLimit = 1 << 20
+}
+
+public struct AuthConfig: Sendable {
+    public var jwt = JWTConfig()
+    /// The original AUTH_SERVICE_URL design: a service that verifies tokens.
+    public var remoteURL: String?
+}
+
+public struct JWTConfig: Sendable {
+    public var secret: String?
+    public var issuer: String?
+    public var audience: String?
+}
+
+public struct StorageConfig: Sendable {
+    public enum Backend: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+    public var backend: Backend = .sqlite(path: "./data/gateway.sqlite")
+    /// Most events written in one transaction.
+    public var batchSize = 2048
+}
+
+public struct HubConfig: Sendable {
+    public var maxConnectionsPerOrg = 100
+    public var redisURL: String?
+}
+
+public struct BusConfig: Sendable {
+    public var rabbitmqURL: String?
+}
+
+public struct PluginConfig: Sendable {
+    public var name: String
+    /// Absolute, or relative to the plugin directory.
+    public var path: String
+    public var config: JSONValue = .object([:])
+    public var enabled = true
+    /// Where the entry was declared, for log lines.
+    public var location: String
+}
+
+public struct MetricsConfig: Sendable {
+    /// When false, /metrics needs a valid token.
+    public var isPublic = true
+}
+
+public struct LoggingConfig: Sendable {
+    public var level = "info"
+}

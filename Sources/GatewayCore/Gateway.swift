@@ -1,0 +1,103 @@
+import Foundation
+import GatewayModel
+import Hummingbird
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// One gateway: store, ingest pipeline, plugin host and event bus, wired from a config.
+public final class Gateway: Sendable {
+    public static let version = "0.1.0"
+
+    public let config: GatewayConfig
+    public let store: any GatewayStore
+    public let pipeline: IngestPipeline
+    public let plugins: PluginHost
+    public let bus: EventBus
+    let logger: Logger
+    private let startedAt = Date()
+
+    /// Opens the store and migrates it; plugins load when the gateway runs.
+    public init(config: GatewayConfig, pluginDirectory: String? = nil, logger: Logger) async throws {
+        self.config = config
+        self.logger = logger
+        let sqlite: SQLiteStore
+        switch config.storage.backend {
+        case .sqlite(let path):
+            sqlite = try SQLiteStore(path: path)
+        case .postgres:
+            throw GatewayStartupError(
+                "storage.postgres is configured, but this build has only the embedded SQLite store; "
+                    + "remove storage.postgres.url (or unset DATABASE_URL) to use storage.sqlite")
+        }
+        try await sqlite.migrate()
+        store = sqlite
+        bus = EventBus()
+        pipeline = IngestPipeline(
+            store: sqlite, router: EventRouter(routes: config.routes), fanOut: BusFanOut(bus: bus, logger: logger),
+            logger: logger, batchSize: config.storage.batchSize)
+        plugins = PluginHost(
+            pluginDirectory: pluginDirectory ?? PluginHost.defaultPluginDirectory, stateStore: sqlite,
+            pipeline: pipeline, logger: logger)
+    }
+
+    /// The HTTP application with every gateway service; run it with `runService()`.
+    public func application(metrics: PrometheusCollectorRegistry?, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        Application(
+            router: HTTPRoutes.build(gateway: self, metrics: metrics),
+            configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "ChannelGateway"),
+            services: [GatewayService(gateway: self)],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    public func health() async -> HealthReport {
+        var storeHealth = HealthReport.StoreHealth(status: "ok", backend: "sqlite")
+        do {
+            let stats = try await store.stats()
+            storeHealth.backend = stats.backend
+            storeHealth.messages = stats.messages
+            storeHealth.chats = stats.chats
+            storeHealth.accounts = stats.accounts
+        } catch {
+            storeHealth.status = "error"
+            storeHealth.error = "\(error)"
+        }
+        let plugins = self.plugins.pluginStatuses
+        let degraded = storeHealth.status != "ok" || plugins.contains { $0.state == .refused }
+        return HealthReport(
+            status: degraded ? "degraded" : "ok", version: Self.version, uptimeSeconds: Date().timeIntervalSince(startedAt),
+            plugins: plugins, store: storeHealth,
+            pipeline: .init(backlog: pipeline.backlog, droppedBusEvents: bus.droppedCount))
+    }
+
+    /// Starts the pipeline and the plugins; on graceful shutdown closes plugins (their
+    /// outstanding replies delivered), drains the pipeline into the store, and closes the store.
+    public func run() async {
+        async let ingest: Void = pipeline.run()
+        await plugins.load(config.plugins)
+        try? await gracefulShutdown()
+        logger.info("shutting down: closing plugins")
+        await plugins.closeAll()
+        pipeline.finish()
+        await ingest
+        await store.close()
+        bus.finish()
+        logger.info("store flushed; bye")
+    }
+}
+
+struct GatewayService: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        await gateway.run()
+    }
+}
+
+public struct GatewayStartupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Hummingbird
+
+/// The body of GET /health.
+public struct HealthReport: ResponseEncodable, Codable, Sendable {
+    public var status: String
+    public var version: String
+    public var uptimeSeconds: Double
+    public var plugins: [PluginStatus]
+    public var store: StoreHealth
+    public var pipeline: PipelineHealth
+
+    public struct StoreHealth: Codable, Sendable {
+        public var status: String
+        public var backend: String
+        public var messages: Int?
+        public var chats: Int?
+        public var accounts: Int?
+        public var error: String?
+    }
+
+    public struct PipelineHealth: Codable, Sendable {
+        public var backlog: Int
+        public var droppedBusEvents: Int
+    }
+}

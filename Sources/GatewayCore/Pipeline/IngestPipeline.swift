@@ -1,0 +1,251 @@
+import Foundation
+import GatewayModel
+import Logging
+import Metrics
+import Synchronization
+
+/// Where non-store route actions go once an event is final (stored, or not meant to be).
+public protocol EventFanOut: Sendable {
+    func deliver(_ event: GatewayEvent, actions: [RouteAction])
+}
+
+/// Turns plugin events into normalized events: resolves the account's organization, routes,
+/// writes in batched transactions, and fans out only what the store did not already have.
+/// Plugins push from any thread (`submit`); one loop (`run`) consumes.
+public final class IngestPipeline: Sendable {
+    struct Item: Sendable {
+        var channel: String
+        var event: PluginEvent
+        var sequence: Int
+    }
+
+    private let queue = IngestQueue<Item>()
+    private let store: any GatewayStore
+    private let router: EventRouter
+    private let fanOut: any EventFanOut
+    private let logger: Logger
+    private let batchSize: Int
+    private let submitted = Atomic<Int>(0)
+    private let progress = Mutex(Progress())
+
+    private struct Progress {
+        var processed = 0
+        var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let ingested = Counter(label: "gateway_messages_stored_total")
+    private let duplicates = Counter(label: "gateway_messages_duplicate_total")
+    private let rejected = Counter(label: "gateway_events_rejected_total")
+    private let batches = Counter(label: "gateway_store_batches_total")
+
+    public init(store: any GatewayStore, router: EventRouter, fanOut: any EventFanOut, logger: Logger, batchSize: Int) {
+        self.store = store
+        self.router = router
+        self.fanOut = fanOut
+        self.logger = logger
+        self.batchSize = batchSize
+    }
+
+    /// Accept an event from a plugin of `channel`. Never blocks.
+    public func submit(_ event: PluginEvent, channel: String) {
+        let sequence = submitted.add(1, ordering: .relaxed).newValue
+        queue.push(Item(channel: channel, event: event, sequence: sequence))
+    }
+
+    /// Events accepted but not processed yet.
+    public var backlog: Int { queue.count }
+
+    /// Returns once every event submitted before the call has been processed.
+    public func flush() async {
+        let target = submitted.load(ordering: .relaxed)
+        await withCheckedContinuation { continuation in
+            let ready = progress.withLock { progress -> Bool in
+                if progress.processed >= target { return true }
+                progress.waiters.append((target, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Stop after processing what is queued (plugins must be closed first).
+    public func finish() {
+        queue.finish()
+    }
+
+    /// The consumer loop; returns after `finish()` once the queue is drained.
+    public func run() async {
+        var accounts = AccountDirectory(store: store)
+        while let items = await queue.next(limit: batchSize) {
+            do {
+                try await process(items, accounts: &accounts)
+            } catch {
+                // A failed transaction is retried item by item so one bad event cannot block others.
+                logger.error("store batch of \(items.count) failed, retrying one by one: \(error)")
+                for item in items {
+                    do { try await process([item], accounts: &accounts) } catch {
+                        rejected.increment()
+                        logger.error("event from \(item.channel) could not be stored: \(error)")
+                    }
+                }
+            }
+            markProcessed(items.last?.sequence ?? 0)
+        }
+    }
+
+    private func markProcessed(_ sequence: Int) {
+        let ready = progress.withLock { progress -> [CheckedContinuation<Void, Never>] in
+            progress.processed = max(progress.processed, sequence)
+            let ready = progress.waiters.filter { $0.0 <= progress.processed }.map(\.1)
+            progress.waiters.removeAll { $0.0 <= progress.processed }
+            return ready
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    /// An event on its way: what to write and what to do after the commit.
+    private enum Pending {
+        case stored(resultIndex: Int, actions: [RouteAction])
+        case direct(GatewayEvent, actions: [RouteAction])
+    }
+
+    private func process(_ items: [Item], accounts: inout AccountDirectory) async throws {
+        var writes: [StoreWrite] = []
+        var pending: [Pending] = []
+        let now = Date()
+        for item in items {
+            switch item.event {
+            case .accountStatus(let update):
+                guard let account = try await accounts.apply(update, channel: item.channel, now: now) else {
+                    rejected.increment()
+                    logger.warning("\(item.channel): status for unknown account \(update.accountId) ignored")
+                    continue
+                }
+                // The gateway's own record of accounts is always kept; routes decide the fan-out.
+                writes.append(.upsertAccount(account))
+                let type = Self.eventType(for: account.status)
+                let actions = router.actions(for: RoutingFacts(type: type, channel: item.channel, accountId: account.id))
+                pending.append(.stored(resultIndex: writes.count - 1, actions: actions.filter { $0 != .store }))
+            case .message(let incoming):
+                guard let account = try await accounts.account(incoming.accountId, channel: item.channel) else {
+                    rejected.increment()
+                    logger.warning("\(item.channel): message for unknown account \(incoming.accountId) ignored")
+                    continue
+                }
+                let message = Self.normalize(incoming, account: account, now: now)
+                let type: EventType = message.direction == .inbound ? .messageReceived : .messageSent
+                let facts = RoutingFacts(
+                    type: type, channel: item.channel, accountId: account.id, direction: message.direction,
+                    chatId: message.chatId, kind: incoming.chatKind ?? .user, text: message.content.text,
+                    metadataKeys: incoming.metadata?.objectValue.map { Array($0.keys) } ?? [])
+                let actions = router.actions(for: facts)
+                if actions.contains(.store) {
+                    writes.append(.insertMessage(message, chat: ChatInfo(kind: incoming.chatKind ?? .user, title: incoming.chatTitle)))
+                    pending.append(.stored(resultIndex: writes.count - 1, actions: actions.filter { $0 != .store }))
+                } else if !actions.isEmpty {
+                    let event = GatewayEvent(type: type, organizationId: account.organizationId, data: .message(message))
+                    pending.append(.direct(event, actions: actions))
+                }
+            case .messageStatus(let update):
+                guard let account = try await accounts.account(update.accountId, channel: item.channel) else {
+                    rejected.increment()
+                    continue
+                }
+                let actions = router.actions(for: RoutingFacts(
+                    type: .messageStatus, channel: item.channel, accountId: account.id, chatId: update.chatId))
+                if actions.contains(.store) {
+                    writes.append(.updateStatus(update))
+                    pending.append(.stored(resultIndex: writes.count - 1, actions: actions.filter { $0 != .store }))
+                }
+            }
+        }
+        let results = writes.isEmpty ? [] : try await store.write(writes)
+        if !writes.isEmpty { batches.increment() }
+        for entry in pending {
+            switch entry {
+            case .direct(let event, let actions):
+                fanOut.deliver(event, actions: actions)
+            case .stored(let index, let actions):
+                guard let event = Self.event(for: results[index], now: now) else {
+                    if case .duplicate = results[index] { duplicates.increment() }
+                    continue
+                }
+                if case .inserted = results[index] { ingested.increment() }
+                if !actions.isEmpty { fanOut.deliver(event, actions: actions) }
+            }
+        }
+    }
+
+    static func normalize(_ incoming: ChannelMessage, account: Account, now: Date) -> Message {
+        let date = incoming.date.map(Date.init(timeIntervalSince1970:)) ?? now
+        return Message(
+            organizationId: account.organizationId, channel: account.platform, accountId: account.id,
+            chatId: incoming.chatId, externalId: incoming.externalId, direction: incoming.direction,
+            contact: incoming.contact,
+            content: MessageContent(text: incoming.text, attachments: incoming.attachments),
+            status: incoming.direction == .inbound ? .delivered : .sent, isRead: incoming.direction == .outbound,
+            metadata: incoming.metadata, createdAt: date, sentAt: date)
+    }
+
+    static func eventType(for status: AccountStatus) -> EventType {
+        switch status {
+        case .connected: .accountConnected
+        case .disconnected: .accountDisconnected
+        default: .accountStatus
+        }
+    }
+
+    static func event(for result: StoreWriteResult, now: Date) -> GatewayEvent? {
+        switch result {
+        case .inserted(let message):
+            GatewayEvent(
+                type: message.direction == .inbound ? .messageReceived : .messageSent,
+                organizationId: message.organizationId, data: .message(message), timestamp: now)
+        case .statusChanged(let change, let organizationId):
+            GatewayEvent(type: .messageStatus, organizationId: organizationId, data: .messageStatus(change), timestamp: now)
+        case .account(let account):
+            GatewayEvent(
+                type: eventType(for: account.status), organizationId: account.organizationId, data: .account(account),
+                timestamp: now)
+        case .duplicate, .unchanged:
+            nil
+        }
+    }
+}
+
+/// The pipeline's cache of accounts (organization lookups on the hot path), owned by its loop.
+struct AccountDirectory {
+    let store: any GatewayStore
+    private var known: [String: Account] = [:]
+
+    init(store: any GatewayStore) {
+        self.store = store
+    }
+
+    mutating func account(_ id: String, channel: String) async throws -> Account? {
+        if let account = known[id] { return account.platform == channel ? account : nil }
+        guard let account = try await store.account(id: id) else { return nil }
+        known[id] = account
+        return account.platform == channel ? account : nil
+    }
+
+    /// The account after the update, or nil for an unknown account the plugin gave no organization for.
+    mutating func apply(_ update: AccountStatusUpdate, channel: String, now: Date) async throws -> Account? {
+        var account: Account
+        if let existing = try await self.account(update.accountId, channel: channel) {
+            account = existing
+        } else if let organizationId = update.organizationId, known[update.accountId] == nil {
+            account = Account(id: update.accountId, organizationId: organizationId, platform: channel, status: update.status, createdAt: now)
+        } else {
+            return nil
+        }
+        account.status = update.status
+        account.error = update.error
+        account.displayName = update.displayName ?? account.displayName
+        account.phone = update.phone ?? account.phone
+        account.email = update.email ?? account.email
+        account.lastActivity = now
+        known[account.id] = account
+        return account
+    }
+}

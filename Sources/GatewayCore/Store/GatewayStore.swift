@@ -1,0 +1,64 @@
+import Foundation
+import GatewayModel
+
+/// One change the ingest pipeline asks the store to make. A batch of them is applied in one
+/// transaction, in order.
+public enum StoreWrite: Sendable {
+    /// Create the account, or update its status and profile fields.
+    case upsertAccount(Account)
+    /// Store the message unless (accountId, chatId, externalId) is already stored; keep the chat
+    /// (unread count, last message) and the contact up to date.
+    case insertMessage(Message, chat: ChatInfo)
+    /// Move a stored message forward to a new status.
+    case updateStatus(MessageStatusUpdate)
+}
+
+/// Chat facts that arrive with a message.
+public struct ChatInfo: Sendable, Hashable {
+    public var kind: ChatKind
+    public var title: String?
+
+    public init(kind: ChatKind, title: String?) {
+        self.kind = kind
+        self.title = title
+    }
+}
+
+/// What one `StoreWrite` did.
+public enum StoreWriteResult: Sendable, Equatable {
+    case account(Account)
+    case inserted(Message)
+    /// The message was already stored: nothing changed, nothing to fan out.
+    case duplicate
+    case statusChanged(MessageStatusChange, organizationId: String)
+    /// The status update named an unknown message or would move it backwards.
+    case unchanged
+}
+
+public struct StoreStats: Sendable, Codable, Equatable {
+    public var backend: String
+    public var messages: Int
+    public var chats: Int
+    public var accounts: Int
+}
+
+/// Persistence of the gateway. The embedded SQLite store implements it; the PostgreSQL store
+/// will too, so it speaks in batches and plain values, never in SQLite-only terms.
+public protocol GatewayStore: Sendable {
+    /// Create or upgrade the schema; idempotent.
+    func migrate() async throws
+    /// Apply the writes in one transaction; results are in the same order.
+    func write(_ batch: [StoreWrite]) async throws -> [StoreWriteResult]
+    func account(id: String) async throws -> Account?
+    func stats() async throws -> StoreStats
+    /// Finish pending work and release connections.
+    func close() async
+}
+
+/// Durable per-plugin key/value state behind the ABI's state_get/put/delete. Synchronous: the C
+/// ABI returns values in the call; implementations keep these calls short and local.
+public protocol PluginStateStore: Sendable {
+    func get(plugin: String, key: String) throws -> Data?
+    func put(plugin: String, key: String, value: Data) throws
+    func delete(plugin: String, key: String) throws
+}

@@ -1,0 +1,81 @@
+/// Schema migrations of the embedded store, applied in order at start (PRAGMA user_version
+/// records how far a database got). Never edit a shipped migration: append a new one.
+enum SQLiteSchema {
+    static let migrations: [String] = [
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            display_name TEXT,
+            phone TEXT,
+            email TEXT,
+            status TEXT NOT NULL,
+            error TEXT,
+            last_activity REAL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX accounts_by_org ON accounts(organization_id, created_at);
+
+        CREATE TABLE messages (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            external_id TEXT,
+            direction TEXT NOT NULL,
+            contact_id TEXT,
+            contact_name TEXT,
+            contact_username TEXT,
+            contact_phone TEXT,
+            contact_email TEXT,
+            text TEXT NOT NULL,
+            attachments TEXT,
+            status TEXT NOT NULL,
+            is_read INTEGER NOT NULL,
+            error TEXT,
+            metadata TEXT,
+            created_at REAL NOT NULL,
+            sent_at REAL
+        );
+        CREATE UNIQUE INDEX messages_by_external_id ON messages(account_id, chat_id, external_id);
+        CREATE INDEX messages_by_org_time ON messages(organization_id, created_at, seq);
+
+        CREATE TABLE chats (
+            account_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            organization_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT,
+            unread_count INTEGER NOT NULL DEFAULT 0,
+            last_message_id TEXT,
+            last_activity REAL,
+            PRIMARY KEY (account_id, chat_id)
+        );
+        CREATE INDEX chats_by_org_activity ON chats(organization_id, last_activity);
+
+        CREATE TABLE contacts (
+            organization_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            name TEXT,
+            username TEXT,
+            phone TEXT,
+            email TEXT,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (organization_id, channel, external_id)
+        );
+
+        CREATE TABLE plugin_state (
+            plugin TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value BLOB NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (plugin, key)
+        );
+        """
+    ]
+}

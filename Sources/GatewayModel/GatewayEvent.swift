@@ -1,0 +1,158 @@
+import Foundation
+
+/// Types of system events, named as the original services named them.
+public enum EventType: String, Codable, Sendable, CaseIterable {
+    case messageReceived = "MESSAGE_RECEIVED"
+    case messageSent = "MESSAGE_SENT"
+    case messageStatus = "MESSAGE_STATUS"
+    case accountConnected = "BD_ACCOUNT_CONNECTED"
+    case accountDisconnected = "BD_ACCOUNT_DISCONNECTED"
+    case accountStatus = "BD_ACCOUNT_STATUS"
+}
+
+/// Payload of a system event.
+public enum EventData: Sendable, Hashable {
+    case message(Message)
+    case messageStatus(MessageStatusChange)
+    case account(Account)
+}
+
+/// A message's new status, with enough to find it and to route it.
+public struct MessageStatusChange: Codable, Sendable, Hashable {
+    public var messageId: UUID
+    public var channel: String
+    public var accountId: String
+    public var chatId: String
+    public var externalId: String?
+    public var status: MessageStatus
+    public var error: String?
+
+    public init(
+        messageId: UUID, channel: String, accountId: String, chatId: String, externalId: String?,
+        status: MessageStatus, error: String?
+    ) {
+        self.messageId = messageId
+        self.channel = channel
+        self.accountId = accountId
+        self.chatId = chatId
+        self.externalId = externalId
+        self.status = status
+        self.error = error
+    }
+}
+
+/// A system event: `{id, type, organizationId, data, timestamp}` as the original services sent it.
+public struct GatewayEvent: Sendable, Hashable, Codable {
+    public var id: UUID
+    public var type: EventType
+    public var organizationId: String
+    public var data: EventData
+    public var timestamp: Date
+
+    public init(id: UUID = UUID(), type: EventType, organizationId: String, data: EventData, timestamp: Date = Date()) {
+        self.id = id
+        self.type = type
+        self.organizationId = organizationId
+        self.data = data
+        self.timestamp = timestamp
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, type, organizationId, data, timestamp }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(UUID.self, forKey: .id)
+        type = try container.decode(EventType.self, forKey: .type)
+        organizationId = try container.decode(String.self, forKey: .organizationId)
+        timestamp = try container.decode(Date.self, forKey: .timestamp)
+        switch type {
+        case .messageReceived, .messageSent:
+            data = .message(try container.decode(Message.self, forKey: .data))
+        case .messageStatus:
+            data = .messageStatus(try container.decode(MessageStatusChange.self, forKey: .data))
+        case .accountConnected, .accountDisconnected, .accountStatus:
+            data = .account(try container.decode(Account.self, forKey: .data))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(type, forKey: .type)
+        try container.encode(organizationId, forKey: .organizationId)
+        try container.encode(timestamp, forKey: .timestamp)
+        switch data {
+        case .message(let message): try container.encode(message, forKey: .data)
+        case .messageStatus(let change): try container.encode(change, forKey: .data)
+        case .account(let account): try container.encode(account, forKey: .data)
+        }
+    }
+
+    /// Routing facts of this event: where it came from.
+    public var channel: String {
+        switch data {
+        case .message(let message): message.channel
+        case .messageStatus(let change): change.channel
+        case .account(let account): account.platform
+        }
+    }
+
+    public var accountId: String {
+        switch data {
+        case .message(let message): message.accountId
+        case .messageStatus(let change): change.accountId
+        case .account(let account): account.id
+        }
+    }
+
+    public var chatId: String? {
+        switch data {
+        case .message(let message): message.chatId
+        case .messageStatus(let change): change.chatId
+        case .account: nil
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// The gateway's JSON form: ISO-8601 dates with milliseconds, as the Node services sent.
+    public static func gateway() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(ISO8601.format(date))
+        }
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    public static func gateway() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = ISO8601.parse(text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "expected an ISO-8601 date, got \"\(text)\"")
+            }
+            return date
+        }
+        return decoder
+    }
+}
+
+/// ISO-8601 with milliseconds (`2024-01-02T03:04:05.678Z`), the form JavaScript's Date emits.
+public enum ISO8601 {
+    private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let withoutFraction = Date.ISO8601FormatStyle()
+
+    public static func format(_ date: Date) -> String {
+        withFraction.format(date)
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        (try? withFraction.parse(text)) ?? (try? withoutFraction.parse(text))
+    }
+}
