@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// One gateway: store, ingest pipeline, plugin host and event bus, wired from a config.
 public final class Gateway: Sendable {
@@ -16,6 +17,7 @@ public final class Gateway: Sendable {
     public let bus: EventBus
     let logger: Logger
     private let startedAt = Date()
+    private let ingestTask = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens the store and migrates it; plugins load when the gateway runs.
     public init(config: GatewayConfig, pluginDirectory: String? = nil, logger: Logger) async throws {
@@ -73,19 +75,32 @@ public final class Gateway: Sendable {
             pipeline: .init(backlog: pipeline.backlog, droppedBusEvents: bus.droppedCount))
     }
 
-    /// Starts the pipeline and the plugins; on graceful shutdown closes plugins (their
-    /// outstanding replies delivered), drains the pipeline into the store, and closes the store.
-    public func run() async {
-        async let ingest: Void = pipeline.run()
+    /// Starts the pipeline, then loads and opens the plugins.
+    public func start() async {
+        let pipeline = self.pipeline
+        ingestTask.withLock { task in
+            if task == nil { task = Task { await pipeline.run() } }
+        }
         await plugins.load(config.plugins)
-        try? await gracefulShutdown()
+    }
+
+    /// Closes plugins (their outstanding replies delivered), drains the pipeline into the store,
+    /// and closes the store.
+    public func stop() async {
         logger.info("shutting down: closing plugins")
         await plugins.closeAll()
         pipeline.finish()
-        await ingest
+        await ingestTask.withLock { $0 }?.value
         await store.close()
         bus.finish()
         logger.info("store flushed; bye")
+    }
+
+    /// Runs until graceful shutdown (SIGTERM/SIGINT through ServiceLifecycle).
+    public func run() async {
+        await start()
+        try? await gracefulShutdown()
+        await stop()
     }
 }
 
