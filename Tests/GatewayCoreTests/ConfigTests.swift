@@ -7,14 +7,14 @@ import Testing
 @Suite struct ConfigTests {
     @Test func defaultConfigLoadsWithOriginalEnvironmentVariables() throws {
         let environment = [
-            "PORT": "4100", "CORS_ORIGIN": "https://crm.example, https://admin.example", "JWT_SECRET": "s3cret",
+            "PORT": "4100", "CORS_ORIGIN": "https://crm.example, https://admin.example", "JWT_SECRET": "s3cret-s3cret-s3cret-s3cret-s3cret",
             "MAX_CONNECTIONS_PER_ORG": "7", "REDIS_URL": "redis://127.0.0.1:6379", "AUTH_SERVICE_URL": "http://127.0.0.1:9/auth",
             "RABBITMQ_URL": "amqp://127.0.0.1",
         ]
         let config = try ConfigLoader.load(path: repositoryFile("gateway.yaml"), environment: environment)
         #expect(config.server.port == 4100)
         #expect(config.server.corsOrigins == ["https://crm.example", "https://admin.example"])
-        #expect(config.auth.jwt.secret == "s3cret")
+        #expect(config.auth.jwt.secret == "s3cret-s3cret-s3cret-s3cret-s3cret")
         #expect(config.auth.remoteURL == "http://127.0.0.1:9/auth")
         #expect(config.hub.maxConnectionsPerOrg == 7)
         #expect(config.hub.redisURL == "redis://127.0.0.1:6379")
@@ -76,6 +76,13 @@ import Testing
             try ConfigLoader.parse("auth:\n  jwt:\n    secret: ${NOPE}\n", file: "env.yaml", environment: [:])
         }
         #expect(errors.issues.first?.description.hasPrefix("env.yaml:3:13: auth.jwt.secret: environment variable NOPE is not set") == true)
+    }
+
+    @Test func shortJWTSecretsAreRefused() throws {
+        let errors = try #require(throws: ConfigErrors.self) {
+            try ConfigLoader.parse("auth:\n  jwt:\n    secret: ${JWT_SECRET}\n", file: "a.yaml", environment: ["JWT_SECRET": "short"])
+        }
+        #expect(errors.issues.map(\.description) == ["a.yaml:3:13: auth.jwt.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2), got 5"])
     }
 
     @Test func syntaxErrorsHaveALocation() throws {

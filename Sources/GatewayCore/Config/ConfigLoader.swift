@@ -98,6 +98,11 @@ public enum ConfigLoader {
         guard let entries = reader.mapping(node, at: "auth", allowed: ["jwt", "remote"]) else { return }
         if let jwt = entries["jwt"], let keys = reader.mapping(jwt, at: "auth.jwt", allowed: ["secret", "issuer", "audience"]) {
             auth.jwt.secret = reader.optionalString(keys["secret"], at: "auth.jwt.secret")
+            // RFC 7518 §3.2: an HS256 key MUST be at least as long as the hash output.
+            if let secret = auth.jwt.secret, secret.utf8.count < 32, let node = keys["secret"] {
+                reader.report(node, "auth.jwt.secret must be at least 32 bytes for HS256 (RFC 7518 §3.2), got \(secret.utf8.count)")
+                auth.jwt.secret = nil
+            }
             auth.jwt.issuer = reader.optionalString(keys["issuer"], at: "auth.jwt.issuer")
             auth.jwt.audience = reader.optionalString(keys["audience"], at: "auth.jwt.audience")
         }
