@@ -5,7 +5,7 @@ import Testing
 
 /// kill -9 of a real gateway process in the middle of an ingest burst.
 @Suite(.serialized) struct CrashRecoveryTests {
-    static let total = 60_000
+    static let total = 300_000
 
     @Test func everyAcknowledgedMessageSurvivesKillNineAndNoneIsStoredTwice() async throws {
         let directory = try TemporaryDirectory()
