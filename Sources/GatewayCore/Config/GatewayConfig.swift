@@ -63,6 +63,14 @@ public struct PluginConfig: Sendable {
     public var enabled = true
     /// Where the entry was declared, for log lines.
     public var location: String
+
+    public init(name: String, path: String, config: JSONValue = .object([:]), enabled: Bool = true, location: String) {
+        self.name = name
+        self.path = path
+        self.config = config
+        self.enabled = enabled
+        self.location = location
+    }
 }
 
 public struct MetricsConfig: Sendable {

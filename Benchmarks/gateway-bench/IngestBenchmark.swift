@@ -1,0 +1,96 @@
+import Foundation
+import GatewayCore
+import GatewayModel
+import Logging
+
+/// Loopback plugin → pipeline → router → SQLite, at several store sizes, next to the raw
+/// SQLite batched-insert rate of the same rows on the same machine.
+struct IngestBenchmark {
+    let pluginDirectory: String
+    let burst: Int
+
+    struct Result {
+        var stored: Int
+        var messagesPerSecond: Double
+        var p50: Double
+        var p99: Double
+    }
+
+    func run(prefills: [Int]) async throws -> [Result] {
+        var results: [Result] = []
+        for prefill in prefills {
+            results.append(try await measure(prefill: prefill))
+        }
+        return results
+    }
+
+    private func measure(prefill: Int) async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var config = GatewayConfig()
+        config.storage.backend = .sqlite(path: directory.appendingPathComponent("bench.sqlite").path)
+        config.plugins = [PluginConfig(name: "loopback", path: "libLoopbackChannel.so", location: "bench")]
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let gateway = try await Gateway(config: config, pluginDirectory: pluginDirectory, logger: logger)
+        await gateway.start()
+        gateway.pipeline.submit(
+            .accountStatus(AccountStatusUpdate(accountId: "acc", status: .connected, organizationId: "org")), channel: "loopback")
+
+        // Fill the store to the size under test (through the pipeline, 1000 chats).
+        var next = 0
+        while next < max(prefill, 1) {
+            let count = min(100_000, max(prefill, 1) - next)
+            try await emit(gateway, start: next, count: count, chats: 1_000)
+            next += count
+        }
+        await gateway.pipeline.flush()
+
+        // Throughput: one burst, timed from the first emit to the last commit.
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await emit(gateway, start: next, count: burst, chats: 1_000)
+        await gateway.pipeline.flush()
+        let elapsed = started.duration(to: clock.now)
+        next += burst
+        let rate = Double(burst) / elapsed.seconds
+
+        // Latency: emit → committed and on the hub, at a paced 20,000 messages/s in chunks of 100.
+        let events = gateway.bus.subscribe(topics: [EventBus.hubTopic])
+        let collector = Task {
+            var latencies: [Double] = []
+            for await message in events {
+                guard case .message(let stored) = message.event.data else { continue }
+                latencies.append(Date().timeIntervalSince(stored.createdAt))
+                if latencies.count == 20_000 { break }
+            }
+            return latencies
+        }
+        for chunk in 0..<200 {
+            try await emit(gateway, start: next + chunk * 100, count: 100, chats: 1_000)
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let latencies = await collector.value.sorted()
+        await gateway.stop()
+        return Result(
+            stored: prefill, messagesPerSecond: rate, p50: percentile(latencies, 0.50) * 1000,
+            p99: percentile(latencies, 0.99) * 1000)
+    }
+
+    private func emit(_ gateway: Gateway, start: Int, count: Int, chats: Int) async throws {
+        let request: JSONValue = ["op": "emit", "accountId": "acc", "count": .number(Double(count)), "chats": .number(Double(chats)), "start": .number(Double(start))]
+        _ = try await gateway.plugins.invoke(platform: "loopback", request: JSONEncoder().encode(request))
+    }
+}
+
+func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
