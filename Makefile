@@ -1,0 +1,33 @@
+# ChannelGateway — `make run` and `make test` are all you need (see README.md).
+SWIFT ?= swift
+CONFIG ?= gateway.yaml
+
+.PHONY: run test bench build release bootstrap check-config clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+build: bootstrap
+	$(SWIFT) build
+
+# Starts the gateway on gateway.yaml (SQLite under ./data, port 3000 unless PORT is set).
+run: build
+	.build/debug/gateway serve --config $(CONFIG)
+
+# Builds everything (plugins included) once, then runs the whole suite without rebuilding.
+test: bootstrap
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+release: bootstrap
+	$(SWIFT) build -c release
+
+# Benchmarks record their figures in docs/BENCHMARKS.md (release build).
+bench: release
+	.build/release/gateway-bench --output docs/BENCHMARKS.md
+
+check-config: build
+	.build/debug/gateway check-config $(CONFIG)
+
+clean:
+	rm -rf .build data
