@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import GatewayCore
+import GatewayModel
 
 /// The physical-limit reference: the same message rows inserted straight into the gateway's own
 /// schema with one prepared statement, in transactions of `batchSize`, no pipeline around it.
@@ -8,7 +9,8 @@ struct RawSQLiteBenchmark {
     let rows: Int
     let batchSize: Int
 
-    func run() async throws -> Double {
+    /// Rows per second for `rows` inserts into a store already holding `prefill` rows.
+    func run(prefill: Int) async throws -> Double {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-raw-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("raw.sqlite").path
@@ -18,7 +20,7 @@ struct RawSQLiteBenchmark {
         var db: OpaquePointer?
         guard sqlite3_open(path, &db) == SQLITE_OK else { throw BenchError("cannot open \(path)") }
         defer { sqlite3_close(db) }
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nil, nil, nil)
+        sqlite3_exec(db, SQLiteStore.connectionPragmas, nil, nil, nil)
         var statement: OpaquePointer?
         let sql = """
             INSERT INTO messages (id, organization_id, channel, account_id, chat_id, external_id, direction,
@@ -33,15 +35,14 @@ struct RawSQLiteBenchmark {
             sqlite3_bind_text(statement, index, text, -1, transient)
         }
 
-        let clock = ContinuousClock()
-        let started = clock.now
         var index = 0
-        while index < rows {
+        func insert(upTo end: Int) throws {
+          while index < end {
             sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil)
-            for _ in 0..<min(batchSize, rows - index) {
+            for _ in 0..<min(batchSize, end - index) {
                 let chat = "chat-\(index % 1_000)"
                 let now = Date().timeIntervalSince1970
-                bind(1, UUID().uuidString.lowercased())
+                bind(1, UUID.timeOrdered().uuidString.lowercased())
                 bind(2, "org")
                 bind(3, "loopback")
                 bind(4, "acc")
@@ -60,7 +61,12 @@ struct RawSQLiteBenchmark {
                 index += 1
             }
             sqlite3_exec(db, "COMMIT", nil, nil, nil)
+          }
         }
+        try insert(upTo: prefill)
+        let clock = ContinuousClock()
+        let started = clock.now
+        try insert(upTo: prefill + rows)
         return Double(rows) / started.duration(to: clock.now).seconds
     }
 }

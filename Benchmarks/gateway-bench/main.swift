@@ -13,7 +13,9 @@ let prefills = quick ? [1, 10_000] : [1, 10_000, 1_000_000]
 
 func format(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
 
-let raw = try await RawSQLiteBenchmark(rows: burst, batchSize: GatewayConfig().storage.batchSize).run()
+let rawBenchmark = RawSQLiteBenchmark(rows: burst, batchSize: GatewayConfig().storage.batchSize)
+var raw: [Double] = []
+for prefill in prefills { raw.append(try await rawBenchmark.run(prefill: prefill)) }
 let ingest = try await IngestBenchmark(pluginDirectory: pluginDirectory, burst: burst).run(prefills: prefills)
 
 var report = """
@@ -21,14 +23,15 @@ var report = """
 
     Burst of \(burst) messages over 1,000 chats; throughput from the first emit to the last commit.
     Latency is emit → committed → on the hub, at a paced 20,000 messages/s.
-    Reference, same run: raw SQLite batched insert of the same rows into the same schema: **\(format(raw)) rows/s**.
+    Reference, same run: raw SQLite batched insert of the same rows into the same schema and
+    pragmas, one prepared statement, no pipeline (the physical limit), at the same store size.
 
-    | stored before | messages/s | % of raw SQLite | p50 latency (ms) | p99 latency (ms) |
-    |---:|---:|---:|---:|---:|
+    | stored before | messages/s | raw SQLite rows/s | % of raw | p50 latency (ms) | p99 latency (ms) |
+    |---:|---:|---:|---:|---:|---:|
 
     """
-for result in ingest {
-    report += "| \(result.stored) | \(format(result.messagesPerSecond)) | \(format(result.messagesPerSecond / raw * 100, 1))% | \(format(result.p50, 2)) | \(format(result.p99, 2)) |\n"
+for (result, rawRate) in zip(ingest, raw) {
+    report += "| \(result.stored) | \(format(result.messagesPerSecond)) | \(format(rawRate)) | \(format(result.messagesPerSecond / rawRate * 100, 1))% | \(format(result.p50, 2)) | \(format(result.p99, 2)) |\n"
 }
 print(report)
 

@@ -17,8 +17,10 @@ public final class ChannelHost: @unchecked Sendable {
     /// Emit one event. Returns false when the host refused it (malformed or unknown account).
     @discardableResult
     public func emit(_ event: PluginEvent) -> Bool {
-        guard let json = try? JSONEncoder().encode(event) else { return false }
-        return emit(json: json)
+        let json = EventWriter.encode(event)
+        return json.withUnsafeBytes { bytes in
+            table.emit(table.host_ctx, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count) == GW_OK
+        }
     }
 
     /// Emit one event already encoded as JSON.

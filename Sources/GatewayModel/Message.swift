@@ -62,7 +62,7 @@ public struct Message: Codable, Sendable, Hashable {
     public var sentAt: Date?
 
     public init(
-        id: UUID = UUID(), organizationId: String, channel: String, accountId: String, chatId: String,
+        id: UUID = .timeOrdered(), organizationId: String, channel: String, accountId: String, chatId: String,
         externalId: String?, direction: Direction, contact: Contact?, content: MessageContent,
         status: MessageStatus, isRead: Bool, error: String? = nil, metadata: JSONValue? = nil,
         createdAt: Date, sentAt: Date?

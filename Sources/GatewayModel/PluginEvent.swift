@@ -94,19 +94,48 @@ extension PluginEvent: Codable {
         case accountStatus = "account_status"
     }
 
-    private enum CodingKeys: String, CodingKey { case type }
+    /// Every field of every event kind: decoding reads one keyed container per event (this is
+    /// the ingest hot path; a container per nested init would index the object twice).
+    private enum Field: String, CodingKey {
+        case type, accountId, chatId, externalId, direction, chatKind, chatTitle, contact, text, attachments
+        case metadata, date, status, error, displayName, phone, email, organizationId
+    }
 
     public init(from decoder: Decoder) throws {
-        let kind = try decoder.container(keyedBy: CodingKeys.self).decode(Kind.self, forKey: .type)
-        switch kind {
-        case .message: self = .message(try ChannelMessage(from: decoder))
-        case .messageStatus: self = .messageStatus(try MessageStatusUpdate(from: decoder))
-        case .accountStatus: self = .accountStatus(try AccountStatusUpdate(from: decoder))
+        let fields = try decoder.container(keyedBy: Field.self)
+        let accountId = try fields.decode(String.self, forKey: .accountId)
+        switch try fields.decode(Kind.self, forKey: .type) {
+        case .message:
+            self = .message(ChannelMessage(
+                accountId: accountId, chatId: try fields.decode(String.self, forKey: .chatId),
+                externalId: try fields.decode(String.self, forKey: .externalId),
+                direction: try fields.decodeIfPresent(Direction.self, forKey: .direction) ?? .inbound,
+                chatKind: try fields.decodeIfPresent(ChatKind.self, forKey: .chatKind),
+                chatTitle: try fields.decodeIfPresent(String.self, forKey: .chatTitle),
+                contact: try fields.decodeIfPresent(Contact.self, forKey: .contact),
+                text: try fields.decode(String.self, forKey: .text),
+                attachments: try fields.decodeIfPresent([Attachment].self, forKey: .attachments),
+                metadata: try fields.decodeIfPresent(JSONValue.self, forKey: .metadata),
+                date: try fields.decodeIfPresent(Double.self, forKey: .date)))
+        case .messageStatus:
+            self = .messageStatus(MessageStatusUpdate(
+                accountId: accountId, chatId: try fields.decode(String.self, forKey: .chatId),
+                externalId: try fields.decode(String.self, forKey: .externalId),
+                status: try fields.decode(MessageStatus.self, forKey: .status),
+                error: try fields.decodeIfPresent(String.self, forKey: .error)))
+        case .accountStatus:
+            self = .accountStatus(AccountStatusUpdate(
+                accountId: accountId, status: try fields.decode(AccountStatus.self, forKey: .status),
+                error: try fields.decodeIfPresent(String.self, forKey: .error),
+                displayName: try fields.decodeIfPresent(String.self, forKey: .displayName),
+                phone: try fields.decodeIfPresent(String.self, forKey: .phone),
+                email: try fields.decodeIfPresent(String.self, forKey: .email),
+                organizationId: try fields.decodeIfPresent(String.self, forKey: .organizationId)))
         }
     }
 
     public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
+        var container = encoder.container(keyedBy: Field.self)
         switch self {
         case .message(let value):
             try container.encode(Kind.message, forKey: .type)
