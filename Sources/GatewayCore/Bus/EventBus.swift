@@ -42,7 +42,7 @@ public final class EventBus: Sendable {
     }
 
     public func publish(_ event: GatewayEvent, topic: String) {
-        let subscribers = state.withLock { Array($0.values) }
+        let subscribers = state.withLock { $0.isEmpty ? [] : Array($0.values) }
         for subscriber in subscribers where subscriber.topics?.contains(topic) ?? true {
             if case .dropped = subscriber.continuation.yield(BusMessage(topic: topic, event: event)) {
                 dropped.add(1, ordering: .relaxed)

@@ -43,7 +43,7 @@ public struct StorageConfig: Sendable {
     }
     public var backend: Backend = .sqlite(path: "./data/gateway.sqlite")
     /// Most events written in one transaction.
-    public var batchSize = 2048
+    public var batchSize = 8192
 }
 
 public struct HubConfig: Sendable {

@@ -76,7 +76,9 @@ public final class IngestPipeline: Sendable {
     /// The consumer loop; returns after `finish()` once the queue is drained.
     public func run() async {
         var accounts = AccountDirectory(store: store)
-        while let items = await queue.next(limit: batchSize) {
+        // Up to 1 ms of lingering turns a steady stream into few, large transactions.
+        let linger = (minimum: max(1, batchSize / 4), time: Duration.milliseconds(1))
+        while let items = await queue.next(limit: batchSize, linger: linger) {
             do {
                 try await process(items, accounts: &accounts)
             } catch {
@@ -161,19 +163,24 @@ public final class IngestPipeline: Sendable {
         }
         let results = writes.isEmpty ? [] : try await store.write(writes)
         if !writes.isEmpty { batches.increment() }
+        var stored = 0
+        var duplicated = 0
         for entry in pending {
             switch entry {
             case .direct(let event, let actions):
                 fanOut.deliver(event, actions: actions)
             case .stored(let index, let actions):
-                guard let event = Self.event(for: results[index], now: now) else {
-                    if case .duplicate = results[index] { duplicates.increment() }
-                    continue
+                switch results[index] {
+                case .inserted: stored += 1
+                case .duplicate: duplicated += 1
+                default: break
                 }
-                if case .inserted = results[index] { ingested.increment() }
-                if !actions.isEmpty { fanOut.deliver(event, actions: actions) }
+                guard !actions.isEmpty, let event = Self.event(for: results[index], now: now) else { continue }
+                fanOut.deliver(event, actions: actions)
             }
         }
+        if stored > 0 { ingested.increment(by: stored) }
+        if duplicated > 0 { duplicates.increment(by: duplicated) }
     }
 
     static func normalize(_ incoming: ChannelMessage, account: Account, now: Date) -> Message {

@@ -12,6 +12,7 @@ public struct SQLiteError: Error, CustomStringConvertible {
 final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
+    private var staticStatements: [UnsafeRawPointer: SQLiteStatement] = [:]
 
     init(path: String, readOnly: Bool = false) throws {
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
@@ -27,6 +28,7 @@ final class SQLiteConnection {
 
     deinit {
         statements.removeAll()
+        staticStatements.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -46,12 +48,29 @@ final class SQLiteConnection {
             cached.reset()
             return cached
         }
+        let prepared = try compile(sql)
+        statements[sql] = prepared
+        return prepared
+    }
+
+    /// A prepared statement for a literal, cached by the literal's address: hot paths skip
+    /// hashing the SQL text on every call.
+    func prepare(_ sql: StaticString) throws -> SQLiteStatement {
+        let key = UnsafeRawPointer(sql.utf8Start)
+        if let cached = staticStatements[key] {
+            cached.reset()
+            return cached
+        }
+        let prepared = try compile(sql.description)
+        staticStatements[key] = prepared
+        return prepared
+    }
+
+    private func compile(_ sql: String) throws -> SQLiteStatement {
         var statement: OpaquePointer?
         let result = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard result == SQLITE_OK, let statement else { throw lastError(result) }
-        let prepared = SQLiteStatement(statement, connection: self)
-        statements[sql] = prepared
-        return prepared
+        return SQLiteStatement(statement, connection: self)
     }
 
     func transaction<T>(_ body: () throws -> T) throws -> T {

@@ -11,6 +11,9 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
     private let reader: SQLiteConnection
     private let readerLock = NSLock()
     private let encoder = JSONEncoder()
+    /// Contacts as last written (writer queue only): unchanged contacts are not rewritten.
+    private var knownContacts: [ContactKey: Contact] = [:]
+    private static let knownContactsLimit = 100_000
     private let decoder = JSONDecoder()
 
     public init(path: String) throws {
@@ -141,11 +144,22 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
         var chatId: String
     }
 
+    private struct ContactKey: Hashable {
+        var organizationId: String
+        var channel: String
+        var id: String
+    }
+
+    private struct ContactSighting {
+        var contact: Contact
+        var seenAt: Double
+    }
+
     private func apply(_ batch: [StoreWrite]) throws -> [StoreWriteResult] {
         var results: [StoreWriteResult] = []
         results.reserveCapacity(batch.count)
         var chats: [ChatKey: ChatDelta] = [:]
-        var contacts: [String: (Message, Contact)] = [:]
+        var contacts: [ContactKey: ContactSighting] = [:]
         for write in batch {
             switch write {
             case .upsertAccount(let account):
@@ -167,7 +181,8 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
                 }
                 chats[key] = delta
                 if let contact = message.contact {
-                    contacts["\(message.organizationId)\u{1}\(message.channel)\u{1}\(contact.id)"] = (message, contact)
+                    let key = ContactKey(organizationId: message.organizationId, channel: message.channel, id: contact.id)
+                    contacts[key] = ContactSighting(contact: contact, seenAt: message.createdAt.timeIntervalSince1970)
                 }
                 results.append(.inserted(message))
             case .updateStatus(let update):
@@ -175,7 +190,11 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
             }
         }
         for (key, delta) in chats { try upsertChat(key, delta) }
-        for (message, contact) in contacts.values { try upsertContact(contact, of: message) }
+        for (key, sighting) in contacts where knownContacts[key] != sighting.contact {
+            try upsertContact(key, sighting)
+            if knownContacts.count >= Self.knownContactsLimit { knownContacts.removeAll(keepingCapacity: true) }
+            knownContacts[key] = sighting.contact
+        }
         return results
     }
 
@@ -251,7 +270,8 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
         try statement.run()
     }
 
-    private func upsertContact(_ contact: Contact, of message: Message) throws {
+    private func upsertContact(_ key: ContactKey, _ sighting: ContactSighting) throws {
+        let contact = sighting.contact
         let statement = try writer.prepare("""
             INSERT INTO contacts (organization_id, channel, external_id, name, username, phone, email, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -261,9 +281,8 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
                 updated_at = excluded.updated_at
             """)
         statement.bind([
-            .text(message.organizationId), .text(message.channel), .text(contact.id), Self.value(contact.name),
-            Self.value(contact.username), Self.value(contact.phone), Self.value(contact.email),
-            .double(message.createdAt.timeIntervalSince1970),
+            .text(key.organizationId), .text(key.channel), .text(key.id), Self.value(contact.name),
+            Self.value(contact.username), Self.value(contact.phone), Self.value(contact.email), .double(sighting.seenAt),
         ])
         try statement.run()
     }
