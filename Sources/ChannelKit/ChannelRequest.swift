@@ -29,22 +29,5 @@ public struct ChannelRequest: Sendable {
 
 /// A one-line description of a decoding error that names the offending field.
 func describe(_ error: Error) -> String {
-    guard let error = error as? DecodingError else { return "\(error)" }
-    func path(_ context: DecodingError.Context) -> String {
-        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-        return keys.isEmpty ? "body" : keys.joined(separator: ".")
-    }
-    switch error {
-    case .keyNotFound(let key, let context):
-        let parent = path(context)
-        return "missing field \"\(parent == "body" ? key.stringValue : parent + "." + key.stringValue)\""
-    case .typeMismatch(let type, let context):
-        return "field \"\(path(context))\" should be \(type)"
-    case .valueNotFound(let type, let context):
-        return "field \"\(path(context))\" should be \(type), got null"
-    case .dataCorrupted(let context):
-        return "\(path(context)): \(context.debugDescription)"
-    @unknown default:
-        return "\(error)"
-    }
+    DecodingProblem(error).message
 }

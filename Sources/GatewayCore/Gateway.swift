@@ -15,6 +15,9 @@ public final class Gateway: Sendable {
     public let pipeline: IngestPipeline
     public let plugins: PluginHost
     public let bus: EventBus
+    public let accounts: AccountDirectory
+    public let webhooks: WebhookDispatcher
+    public let authenticator: any Authenticator
     let logger: Logger
     private let startedAt = Date()
     private let ingestTask = Mutex<Task<Void, Never>?>(nil)
@@ -35,12 +38,22 @@ public final class Gateway: Sendable {
         try await sqlite.migrate()
         store = sqlite
         bus = EventBus()
+        accounts = AccountDirectory(store: sqlite)
+        webhooks = WebhookDispatcher(client: .shared, store: sqlite, config: config.webhooks, logger: logger)
         pipeline = IngestPipeline(
-            store: sqlite, router: EventRouter(routes: config.routes), fanOut: BusFanOut(bus: bus, logger: logger),
-            logger: logger, batchSize: config.storage.batchSize)
+            store: sqlite, accounts: accounts, router: EventRouter(routes: config.routes),
+            fanOut: BusFanOut(bus: bus, webhooks: webhooks), logger: logger, batchSize: config.storage.batchSize)
+        if let url = config.auth.remoteURL {
+            authenticator = RemoteAuthenticator(url: url, cacheSeconds: config.auth.remoteCacheSeconds, client: .shared)
+        } else {
+            if config.auth.jwt.secret == nil, config.auth.jwt.publicKeyFile == nil, config.auth.jwt.jwksFile == nil {
+                logger.warning("no auth.jwt key and no auth.remote.url configured: every /api request will be refused")
+            }
+            authenticator = try await JWTAuthenticator(config: config.auth.jwt)
+        }
         plugins = PluginHost(
             pluginDirectory: pluginDirectory ?? PluginHost.defaultPluginDirectory, stateStore: sqlite,
-            pipeline: pipeline, logger: logger)
+            pipeline: pipeline, logger: logger, requestTimeout: .seconds(config.api.channelTimeoutSeconds))
     }
 
     /// The HTTP application with every gateway service; run it with `runService()`.

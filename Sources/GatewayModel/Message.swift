@@ -58,6 +58,8 @@ public struct Message: Codable, Sendable, Hashable {
     public var isRead: Bool
     public var error: String?
     public var metadata: JSONValue?
+    /// The key an API client sent it with (outbound sends only).
+    public var idempotencyKey: String?
     public var createdAt: Date
     public var sentAt: Date?
 
@@ -65,7 +67,7 @@ public struct Message: Codable, Sendable, Hashable {
         id: UUID = .timeOrdered(), organizationId: String, channel: String, accountId: String, chatId: String,
         externalId: String?, direction: Direction, contact: Contact?, content: MessageContent,
         status: MessageStatus, isRead: Bool, error: String? = nil, metadata: JSONValue? = nil,
-        createdAt: Date, sentAt: Date?
+        idempotencyKey: String? = nil, createdAt: Date, sentAt: Date?
     ) {
         self.id = id
         self.organizationId = organizationId
@@ -80,6 +82,7 @@ public struct Message: Codable, Sendable, Hashable {
         self.isRead = isRead
         self.error = error
         self.metadata = metadata
+        self.idempotencyKey = idempotencyKey
         self.createdAt = createdAt
         self.sentAt = sentAt
     }

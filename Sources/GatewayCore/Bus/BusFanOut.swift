@@ -1,17 +1,14 @@
 import GatewayModel
-import Logging
-import Synchronization
 
 /// Delivers routed events: `hub` and `publish` actions go onto the event bus; `webhook`
-/// actions go to the webhook sender when one is configured.
+/// actions to the webhook dispatcher.
 public final class BusFanOut: EventFanOut {
     public let bus: EventBus
-    private let logger: Logger
-    private let warnedAboutWebhooks = Atomic<Bool>(false)
+    private let webhooks: WebhookDispatcher
 
-    public init(bus: EventBus, logger: Logger) {
+    public init(bus: EventBus, webhooks: WebhookDispatcher) {
         self.bus = bus
-        self.logger = logger
+        self.webhooks = webhooks
     }
 
     public func deliver(_ event: GatewayEvent, actions: [RouteAction]) {
@@ -21,10 +18,8 @@ public final class BusFanOut: EventFanOut {
                 bus.publish(event, topic: EventBus.hubTopic)
             case .publish(let topic):
                 bus.publish(event, topic: topic)
-            case .webhook(let url, _, _):
-                if !warnedAboutWebhooks.exchange(true, ordering: .relaxed) {
-                    logger.warning("webhook route to \(url) matched, but webhook delivery is not available in this build yet")
-                }
+            case .webhook(let url, let secret, let attempts):
+                webhooks.deliver(event, url: url, secret: secret, attempts: attempts)
             case .store, .drop:
                 break
             }

@@ -44,7 +44,9 @@ public enum ConfigLoader {
         }
     }
 
-    private static let topLevelKeys = ["version", "server", "auth", "storage", "hub", "bus", "plugins", "routes", "metrics", "logging"]
+    private static let topLevelKeys = [
+        "version", "server", "auth", "storage", "hub", "bus", "plugins", "routes", "metrics", "logging", "api", "webhooks",
+    ]
 
     private static func read(_ root: Node, into config: inout GatewayConfig, _ reader: YAMLReader) {
         guard let top = reader.mapping(root, at: "the config", allowed: topLevelKeys) else { return }
@@ -61,6 +63,32 @@ public enum ConfigLoader {
             }
         }
         if let node = top["plugins"] { config.plugins = readPlugins(node, reader) }
+        if let node = top["api"],
+            let api = reader.mapping(node, at: "api", allowed: ["rate_limit_per_minute", "channel_timeout_seconds"])
+        {
+            if let value = api["rate_limit_per_minute"],
+                let limit = reader.int(value, at: "api.rate_limit_per_minute", in: 1...10_000_000)
+            {
+                config.api.rateLimitPerMinute = limit
+            }
+            if let value = api["channel_timeout_seconds"],
+                let seconds = reader.int(value, at: "api.channel_timeout_seconds", in: 1...600)
+            {
+                config.api.channelTimeoutSeconds = seconds
+            }
+        }
+        if let node = top["webhooks"],
+            let webhooks = reader.mapping(node, at: "webhooks", allowed: ["initial_backoff_ms", "timeout_ms"])
+        {
+            if let value = webhooks["initial_backoff_ms"],
+                let delay = reader.int(value, at: "webhooks.initial_backoff_ms", in: 1...600_000)
+            {
+                config.webhooks.initialBackoffMilliseconds = delay
+            }
+            if let value = webhooks["timeout_ms"], let timeout = reader.int(value, at: "webhooks.timeout_ms", in: 10...600_000) {
+                config.webhooks.timeoutMilliseconds = timeout
+            }
+        }
         if let node = top["routes"] { config.routes = RouteParser(reader: reader).routes(node) }
         if let node = top["metrics"], let metrics = reader.mapping(node, at: "metrics", allowed: ["public"]) {
             if let value = metrics["public"], let flag = reader.bool(value, at: "metrics.public") {
@@ -96,7 +124,16 @@ public enum ConfigLoader {
 
     private static func readAuth(_ node: Node, into auth: inout AuthConfig, _ reader: YAMLReader) {
         guard let entries = reader.mapping(node, at: "auth", allowed: ["jwt", "remote"]) else { return }
-        if let jwt = entries["jwt"], let keys = reader.mapping(jwt, at: "auth.jwt", allowed: ["secret", "issuer", "audience"]) {
+        if let jwt = entries["jwt"],
+            let keys = reader.mapping(jwt, at: "auth.jwt", allowed: ["secret", "public_key", "jwks_file", "issuer", "audience"])
+        {
+            auth.jwt.publicKeyFile = reader.optionalString(keys["public_key"], at: "auth.jwt.public_key")
+            auth.jwt.jwksFile = reader.optionalString(keys["jwks_file"], at: "auth.jwt.jwks_file")
+            for (key, path) in [("public_key", auth.jwt.publicKeyFile), ("jwks_file", auth.jwt.jwksFile)] {
+                if let path, !FileManager.default.isReadableFile(atPath: path), let node = keys[key] {
+                    reader.report(node, "auth.jwt.\(key): cannot read \"\(path)\"")
+                }
+            }
             auth.jwt.secret = reader.optionalString(keys["secret"], at: "auth.jwt.secret")
             // RFC 7518 §3.2: an HS256 key MUST be at least as long as the hash output.
             if let secret = auth.jwt.secret, secret.utf8.count < 32, let node = keys["secret"] {
@@ -106,8 +143,11 @@ public enum ConfigLoader {
             auth.jwt.issuer = reader.optionalString(keys["issuer"], at: "auth.jwt.issuer")
             auth.jwt.audience = reader.optionalString(keys["audience"], at: "auth.jwt.audience")
         }
-        if let remote = entries["remote"], let keys = reader.mapping(remote, at: "auth.remote", allowed: ["url"]) {
+        if let remote = entries["remote"], let keys = reader.mapping(remote, at: "auth.remote", allowed: ["url", "cache_seconds"]) {
             auth.remoteURL = reader.optionalString(keys["url"], at: "auth.remote.url")
+            if let value = keys["cache_seconds"], let seconds = reader.int(value, at: "auth.remote.cache_seconds", in: 0...3600) {
+                auth.remoteCacheSeconds = seconds
+            }
         }
     }
 

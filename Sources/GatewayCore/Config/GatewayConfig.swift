@@ -11,6 +11,8 @@ public struct GatewayConfig: Sendable {
     public var routes: [Route] = []
     public var metrics = MetricsConfig()
     public var logging = LoggingConfig()
+    public var api = APIConfig()
+    public var webhooks = WebhooksConfig()
 
     public init() {}
 }
@@ -28,12 +30,32 @@ public struct AuthConfig: Sendable {
     public var jwt = JWTConfig()
     /// The original AUTH_SERVICE_URL design: a service that verifies tokens.
     public var remoteURL: String?
+    /// How long a positive answer of the remote service is reused.
+    public var remoteCacheSeconds = 30
 }
 
 public struct JWTConfig: Sendable {
+    /// HS256 secret.
     public var secret: String?
+    /// PEM file with an RSA or EC public key (RS256/ES256 tokens).
+    public var publicKeyFile: String?
+    /// JWKS file (a key set, e.g. exported from an identity provider).
+    public var jwksFile: String?
     public var issuer: String?
     public var audience: String?
+}
+
+public struct APIConfig: Sendable {
+    /// Requests per minute per token.
+    public var rateLimitPerMinute = 600
+    /// How long the API waits for a plugin's answer.
+    public var channelTimeoutSeconds = 30
+}
+
+public struct WebhooksConfig: Sendable {
+    /// Delay before the second attempt; doubles with every further attempt.
+    public var initialBackoffMilliseconds = 1000
+    public var timeoutMilliseconds = 10_000
 }
 
 public struct StorageConfig: Sendable {

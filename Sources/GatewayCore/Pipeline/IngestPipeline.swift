@@ -21,6 +21,7 @@ public final class IngestPipeline: Sendable {
 
     private let queue = IngestQueue<Item>()
     private let store: any GatewayStore
+    private let accounts: AccountDirectory
     private let router: EventRouter
     private let fanOut: any EventFanOut
     private let logger: Logger
@@ -38,8 +39,12 @@ public final class IngestPipeline: Sendable {
     private let rejected = Counter(label: "gateway_events_rejected_total")
     private let batches = Counter(label: "gateway_store_batches_total")
 
-    public init(store: any GatewayStore, router: EventRouter, fanOut: any EventFanOut, logger: Logger, batchSize: Int) {
+    public init(
+        store: any GatewayStore, accounts: AccountDirectory, router: EventRouter, fanOut: any EventFanOut, logger: Logger,
+        batchSize: Int
+    ) {
         self.store = store
+        self.accounts = accounts
         self.router = router
         self.fanOut = fanOut
         self.logger = logger
@@ -50,6 +55,13 @@ public final class IngestPipeline: Sendable {
     public func submit(_ event: PluginEvent, channel: String) {
         let sequence = submitted.add(1, ordering: .relaxed).newValue
         queue.push(Item(channel: channel, event: event, sequence: sequence))
+    }
+
+    /// Fan out an event that did not come through the queue (e.g. an API send), by the same
+    /// routes; `store` actions are left out (the caller stored it).
+    public func announce(_ event: GatewayEvent, facts: RoutingFacts) {
+        let actions = router.actions(for: facts).filter { $0 != .store }
+        if !actions.isEmpty { fanOut.deliver(event, actions: actions) }
     }
 
     /// Events accepted but not processed yet.
@@ -75,17 +87,16 @@ public final class IngestPipeline: Sendable {
 
     /// The consumer loop; returns after `finish()` once the queue is drained.
     public func run() async {
-        var accounts = AccountDirectory(store: store)
         // Up to 1 ms of lingering turns a steady stream into few, large transactions.
         let linger = (minimum: max(1, batchSize / 4), time: Duration.milliseconds(1))
         while let items = await queue.next(limit: batchSize, linger: linger) {
             do {
-                try await process(items, accounts: &accounts)
+                try await process(items)
             } catch {
                 // A failed transaction is retried item by item so one bad event cannot block others.
                 logger.error("store batch of \(items.count) failed, retrying one by one: \(error)")
                 for item in items {
-                    do { try await process([item], accounts: &accounts) } catch {
+                    do { try await process([item]) } catch {
                         rejected.increment()
                         logger.error("event from \(item.channel) could not be stored: \(error)")
                     }
@@ -111,7 +122,7 @@ public final class IngestPipeline: Sendable {
         case direct(GatewayEvent, actions: [RouteAction])
     }
 
-    private func process(_ items: [Item], accounts: inout AccountDirectory) async throws {
+    private func process(_ items: [Item]) async throws {
         var writes: [StoreWrite] = []
         var pending: [Pending] = []
         let now = Date()
@@ -214,45 +225,8 @@ public final class IngestPipeline: Sendable {
             GatewayEvent(
                 type: eventType(for: account.status), organizationId: account.organizationId, data: .account(account),
                 timestamp: now)
-        case .duplicate, .unchanged:
+        case .duplicate, .unchanged, .existing, .updated, .markedRead, .deleted:
             nil
         }
-    }
-}
-
-/// The pipeline's cache of accounts (organization lookups on the hot path), owned by its loop.
-struct AccountDirectory {
-    let store: any GatewayStore
-    private var known: [String: Account] = [:]
-
-    init(store: any GatewayStore) {
-        self.store = store
-    }
-
-    mutating func account(_ id: String, channel: String) async throws -> Account? {
-        if let account = known[id] { return account.platform == channel ? account : nil }
-        guard let account = try await store.account(id: id) else { return nil }
-        known[id] = account
-        return account.platform == channel ? account : nil
-    }
-
-    /// The account after the update, or nil for an unknown account the plugin gave no organization for.
-    mutating func apply(_ update: AccountStatusUpdate, channel: String, now: Date) async throws -> Account? {
-        var account: Account
-        if let existing = try await self.account(update.accountId, channel: channel) {
-            account = existing
-        } else if let organizationId = update.organizationId, known[update.accountId] == nil {
-            account = Account(id: update.accountId, organizationId: organizationId, platform: channel, status: update.status, createdAt: now)
-        } else {
-            return nil
-        }
-        account.status = update.status
-        account.error = update.error
-        account.displayName = update.displayName ?? account.displayName
-        account.phone = update.phone ?? account.phone
-        account.email = update.email ?? account.email
-        account.lastActivity = now
-        known[account.id] = account
-        return account
     }
 }

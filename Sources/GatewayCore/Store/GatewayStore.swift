@@ -11,6 +11,15 @@ public enum StoreWrite: Sendable {
     case insertMessage(Message, chat: ChatInfo)
     /// Move a stored message forward to a new status.
     case updateStatus(MessageStatusUpdate)
+    /// Store a message the API is about to send, unless its idempotency key was used before
+    /// (then the earlier message is the result).
+    case insertOutbound(Message, idempotencyKey: String)
+    /// Record how a send ended: `sent` with the channel's id, or `failed` with its error.
+    case completeSend(messageId: UUID, externalId: String?, status: MessageStatus, error: String?, sentAt: Date?)
+    /// Everything in a chat (of one account, or of all) is read.
+    case markChatRead(organizationId: String, chatId: String, accountId: String?)
+    /// Forget an account (its messages stay as history).
+    case deleteAccount(id: String)
 }
 
 /// Chat facts that arrive with a message.
@@ -33,6 +42,13 @@ public enum StoreWriteResult: Sendable, Equatable {
     case statusChanged(MessageStatusChange, organizationId: String)
     /// The status update named an unknown message or would move it backwards.
     case unchanged
+    /// The idempotency key was used before: this is the earlier message.
+    case existing(Message)
+    /// A message after `completeSend`.
+    case updated(Message)
+    /// `markChatRead`: messages marked, per account.
+    case markedRead([String: Int])
+    case deleted
 }
 
 public struct StoreStats: Sendable, Codable, Equatable {
@@ -50,6 +66,14 @@ public protocol GatewayStore: Sendable {
     /// Apply the writes in one transaction; results are in the same order.
     func write(_ batch: [StoreWrite]) async throws -> [StoreWriteResult]
     func account(id: String) async throws -> Account?
+    func accounts(organizationId: String) async throws -> [Account]
+    func message(id: UUID, organizationId: String) async throws -> Message?
+    func messages(_ query: MessageQuery) async throws -> Page<Message>
+    func chats(_ query: ChatQuery) async throws -> Page<Chat>
+    func messagingStats(organizationId: String, from: Date, to: Date) async throws -> MessagingStats
+    func recordWebhookFailure(_ failure: WebhookFailure) async throws
+    func webhookFailures(organizationId: String) async throws -> [WebhookFailure]
+    func removeWebhookFailure(id: UUID, organizationId: String) async throws -> WebhookFailure?
     func stats() async throws -> StoreStats
     /// Finish pending work and release connections.
     func close() async

@@ -8,8 +8,9 @@ public struct SQLiteError: Error, CustomStringConvertible {
     public var description: String { "SQLite error \(code): \(message)" }
 }
 
-/// A thin wrapper over one libsqlite3 connection. Not thread-safe: each owner serializes use.
-final class SQLiteConnection {
+/// A thin wrapper over one libsqlite3 connection. Used by one thread at a time (its owner
+/// serializes use: the writer queue, the reader pool, a lock), hence unchecked Sendable.
+final class SQLiteConnection: @unchecked Sendable {
     private(set) var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     private var staticStatements: [UnsafeRawPointer: SQLiteStatement] = [:]

@@ -76,6 +76,27 @@ enum SQLiteSchema {
             updated_at REAL NOT NULL,
             PRIMARY KEY (plugin, key)
         );
+        """,
+        // 2: API sends (idempotency keys), chat views of messages, kept webhook failures.
         """
+        ALTER TABLE messages ADD COLUMN idempotency_key TEXT;
+        CREATE UNIQUE INDEX messages_by_idempotency_key ON messages(organization_id, idempotency_key)
+            WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX messages_by_org_chat_time ON messages(organization_id, chat_id, created_at, seq);
+
+        CREATE TABLE webhook_failures (
+            id TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            secret TEXT,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            body BLOB NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_error TEXT NOT NULL,
+            failed_at REAL NOT NULL
+        );
+        CREATE INDEX webhook_failures_by_org ON webhook_failures(organization_id, failed_at);
+        """,
     ]
 }

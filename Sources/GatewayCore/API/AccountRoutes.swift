@@ -1,0 +1,85 @@
+import GatewayModel
+import Hummingbird
+
+/// /api/bd-accounts — see docs/API.md.
+struct AccountRoutes {
+    let accounts: AccountService
+    let messaging: MessagingService
+    let bodyLimit: Int
+
+    private struct CodeBody: Decodable { var phoneCode: String }
+    private struct PasswordBody: Decodable { var password: String }
+    private struct AccountSendBody: Decodable {
+        var chatId: String
+        var content: String
+        var replyTo: String?
+        var idempotencyKey: String?
+        var contactId: String?
+    }
+    private struct AccountList: Encodable { var accounts: [AccountResource] }
+    private struct DialogsResource: Encodable {
+        var dialogs: [Dialog]
+        var nextCursor: String?
+        var hasMore: Bool
+    }
+
+    func register(on group: RouterGroup<APIRequestContext>) {
+        group.post("connect") { request, context in
+            let caller = try context.admin()
+            let body = try await request.decodeJSON(AccountService.ConnectBody.self, limit: bodyLimit)
+            let (account, loginUrl) = try await accounts.connect(body, by: caller)
+            return try jsonResponse(AccountResource(account, loginUrl: loginUrl), status: .accepted)
+        }
+        group.get { _, context in
+            let caller = try context.caller()
+            return try jsonResponse(AccountList(accounts: try await accounts.list(for: caller).map { AccountResource($0) }))
+        }
+        group.get(":id") { _, context in
+            let caller = try context.caller()
+            return try jsonResponse(AccountResource(try await accounts.find(try context.parameters.require("id"), for: caller)))
+        }
+        group.get(":id/status") { _, context in
+            let caller = try context.caller()
+            return try jsonResponse(AccountStatusResource(try await accounts.find(try context.parameters.require("id"), for: caller)))
+        }
+        group.post(":id/code") { request, context in
+            let caller = try context.admin()
+            let body = try await request.decodeJSON(CodeBody.self, limit: bodyLimit)
+            let account = try await accounts.submitCode(body.phoneCode, account: try context.parameters.require("id"), by: caller)
+            return try jsonResponse(AccountResource(account))
+        }
+        group.post(":id/password") { request, context in
+            let caller = try context.admin()
+            let body = try await request.decodeJSON(PasswordBody.self, limit: bodyLimit)
+            let account = try await accounts.submitPassword(body.password, account: try context.parameters.require("id"), by: caller)
+            return try jsonResponse(AccountResource(account))
+        }
+        group.get(":id/dialogs") { request, context in
+            let caller = try context.caller()
+            let query = Query(request)
+            let limit = try query.int("limit", in: 1...200) ?? 50
+            let offset = try query.int("offset", in: 0...10_000_000)
+            let cursor = query.string("cursor") ?? offset.map(String.init)
+            let page = try await accounts.dialogs(try context.parameters.require("id"), limit: limit, cursor: cursor, by: caller)
+            return try jsonResponse(DialogsResource(dialogs: page.dialogs, nextCursor: page.nextCursor, hasMore: page.nextCursor != nil))
+        }
+        group.post(":id/disconnect") { _, context in
+            let caller = try context.admin()
+            return try jsonResponse(AccountResource(try await accounts.disconnect(try context.parameters.require("id"), by: caller)))
+        }
+        group.post(":id/send") { request, context in
+            let caller = try context.caller()
+            let body = try await request.decodeJSON(AccountSendBody.self, limit: bodyLimit)
+            let send = MessagingService.SendBody(
+                channel: nil, channelId: body.chatId, content: body.content, bdAccountId: try context.parameters.require("id"),
+                contactId: body.contactId, replyTo: body.replyTo, idempotencyKey: body.idempotencyKey)
+            let (message, created) = try await messaging.send(send, by: caller)
+            return try jsonResponse(MessageResource(message), status: created ? .created : .ok)
+        }
+        group.delete(":id") { _, context in
+            let caller = try context.admin()
+            try await accounts.delete(try context.parameters.require("id"), by: caller)
+            return Response(status: .noContent)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GatewayModel
+import Hummingbird
+
+/// /api/messaging — see docs/API.md.
+struct MessagingRoutes {
+    let store: any GatewayStore
+    let messaging: MessagingService
+    let bodyLimit: Int
+
+    private struct MessageList: Encodable {
+        var messages: [MessageResource]
+        var pagination: PaginationResource
+    }
+    private struct ChatList: Encodable {
+        var chats: [ChatResource]
+        var pagination: PaginationResource
+    }
+    private struct MarkReadBody: Decodable { var bdAccountId: String? }
+    private struct MarkReadResult: Encodable {
+        var success: Bool
+        var updated: Int
+    }
+
+    func register(on group: RouterGroup<APIRequestContext>) {
+        group.get("messages") { request, context in
+            let caller = try context.caller()
+            let query = Query(request)
+            var filter = MessageQuery(organizationId: caller.organizationId)
+            (filter.limit, filter.paging) = try query.paging()
+            filter.channel = query.string("channel")
+            filter.accountId = query.string("bdAccountId")
+            filter.chatId = query.string("chatId") ?? query.string("channelId")
+            filter.contactId = query.string("contactId")
+            filter.direction = try query.enumeration("direction", Direction.self)
+            filter.status = try query.enumeration("status", MessageStatus.self)
+            filter.unread = try query.bool("unread")
+            filter.from = try query.date("from")
+            filter.to = try query.date("to")
+            filter.search = query.string("search") ?? query.string("q")
+            let page = try await store.messages(filter)
+            return try jsonResponse(MessageList(
+                messages: page.items.map(MessageResource.init),
+                pagination: PaginationResource(page, limit: filter.limit, paging: filter.paging)))
+        }
+        group.get("messages/:id") { _, context in
+            let caller = try context.caller()
+            return try jsonResponse(MessageResource(try await messaging.message(try context.parameters.require("id"), for: caller)))
+        }
+        group.post("send") { request, context in
+            let caller = try context.caller()
+            let body = try await request.decodeJSON(MessagingService.SendBody.self, limit: bodyLimit)
+            let (message, created) = try await messaging.send(body, by: caller)
+            return try jsonResponse(MessageResource(message), status: created ? .created : .ok)
+        }
+        group.get("chats") { request, context in
+            let caller = try context.caller()
+            let query = Query(request)
+            var filter = ChatQuery(organizationId: caller.organizationId)
+            (filter.limit, filter.paging) = try query.paging()
+            filter.channel = query.string("channel")
+            filter.accountId = query.string("bdAccountId")
+            filter.unreadOnly = try query.bool("unread") ?? false
+            let page = try await store.chats(filter)
+            return try jsonResponse(ChatList(
+                chats: page.items.map(ChatResource.init),
+                pagination: PaginationResource(page, limit: filter.limit, paging: filter.paging)))
+        }
+        group.post("chats/:chatId/mark-all-read") { request, context in
+            let caller = try context.caller()
+            let body = try await request.decodeJSON(MarkReadBody.self, limit: bodyLimit, emptyIsObject: true)
+            let updated = try await messaging.markAllRead(
+                chatId: try context.parameters.require("chatId"), accountId: body.bdAccountId, by: caller)
+            return try jsonResponse(MarkReadResult(success: true, updated: updated))
+        }
+        group.get("stats") { request, context in
+            let caller = try context.caller()
+            let query = Query(request)
+            let to = try query.date("to") ?? Date()
+            let from = try query.date("from") ?? to.addingTimeInterval(-30 * 86_400)
+            guard from <= to else { throw APIError.validation("from", "from must not be after to") }
+            return try jsonResponse(try await store.messagingStats(organizationId: caller.organizationId, from: from, to: to))
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import GatewayModel
+
+/// Read side of the embedded store (pooled reader connections).
+extension SQLiteStore {
+    public func account(id: String) async throws -> Account? {
+        try read { reader in
+            let statement = try reader.prepare("SELECT \(Self.accountColumns) FROM accounts WHERE id = ?")
+            statement.bind(1, id)
+            defer { statement.reset() }
+            return try statement.step() ? Self.account(from: statement) : nil
+        }
+    }
+
+    public func accounts(organizationId: String) async throws -> [Account] {
+        try read { reader in
+            let statement = try reader.prepare(
+                "SELECT \(Self.accountColumns) FROM accounts WHERE organization_id = ? ORDER BY created_at DESC, id")
+            statement.bind(1, organizationId)
+            var accounts: [Account] = []
+            while try statement.step() { accounts.append(Self.account(from: statement)) }
+            return accounts
+        }
+    }
+
+    public func message(id: UUID, organizationId: String) async throws -> Message? {
+        try read { reader in
+            let message = try storedMessage(idText: id.uuidString.lowercased(), on: reader)
+            return message?.organizationId == organizationId ? message : nil
+        }
+    }
+
+    public func messages(_ query: MessageQuery) async throws -> Page<Message> {
+        var conditions = ["organization_id = ?"]
+        var values: [SQLiteValue] = [.text(query.organizationId)]
+        func add(_ condition: String, _ value: SQLiteValue) {
+            conditions.append(condition)
+            values.append(value)
+        }
+        if let channel = query.channel { add("channel = ?", .text(channel)) }
+        if let account = query.accountId { add("account_id = ?", .text(account)) }
+        if let chat = query.chatId { add("chat_id = ?", .text(chat)) }
+        if let contact = query.contactId { add("contact_id = ?", .text(contact)) }
+        if let direction = query.direction { add("direction = ?", .text(direction.rawValue)) }
+        if let status = query.status { add("status = ?", .text(status.rawValue)) }
+        if let unread = query.unread { add("is_read = ?", .int(unread ? 0 : 1)) }
+        if let from = query.from { add("created_at >= ?", .double(from.timeIntervalSince1970)) }
+        if let to = query.to { add("created_at <= ?", .double(to.timeIntervalSince1970)) }
+        if let search = query.search, !search.isEmpty {
+            let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            add("text LIKE ? ESCAPE '\\'", .text("%\(escaped)%"))
+        }
+        let filter = conditions.joined(separator: " AND ")
+        return try read { reader in
+            var pageConditions = conditions
+            var pageValues = values
+            var offset = 0
+            var total: Int?
+            switch query.paging {
+            case .cursor(let cursor):
+                if let cursor {
+                    guard let parts = Cursor.decode(cursor, parts: 2), let time = Double(parts[0]), let seq = Int(parts[1]) else {
+                        throw InvalidQuery(field: "cursor", message: "cursor is not one this server issued")
+                    }
+                    pageConditions.append("(created_at < ? OR (created_at = ? AND seq < ?))")
+                    pageValues += [.double(time), .double(time), .int(seq)]
+                }
+            case .page(let page):
+                offset = (page - 1) * query.limit
+                let count = try reader.prepare("SELECT COUNT(*) FROM messages WHERE \(filter)")
+                count.bind(values)
+                total = try count.step() ? count.int(0) : 0
+                count.reset()
+            }
+            let statement = try reader.prepare("""
+                SELECT \(Self.messageColumns) FROM messages WHERE \(pageConditions.joined(separator: " AND "))
+                ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?
+                """)
+            statement.bind(pageValues + [.int(query.limit + 1), .int(offset)])
+            var items: [Message] = []
+            var hasMore = false
+            var lastKey = ""
+            while try statement.step() {
+                if items.count == query.limit {
+                    hasMore = true
+                    statement.reset()
+                    break
+                }
+                items.append(Self.message(from: statement))
+                lastKey = "\(statement.double(19) ?? 0)\u{1}\(statement.int(0) ?? 0)"
+            }
+            let next = hasMore && total == nil ? Cursor.encode(lastKey.components(separatedBy: "\u{1}")) : nil
+            return Page(items: items, nextCursor: next, total: total, hasMore: hasMore)
+        }
+    }
+
+    public func chats(_ query: ChatQuery) async throws -> Page<Chat> {
+        var conditions = ["c.organization_id = ?"]
+        var values: [SQLiteValue] = [.text(query.organizationId)]
+        if let channel = query.channel {
+            conditions.append("c.channel = ?")
+            values.append(.text(channel))
+        }
+        if let account = query.accountId {
+            conditions.append("c.account_id = ?")
+            values.append(.text(account))
+        }
+        if query.unreadOnly { conditions.append("c.unread_count > 0") }
+        let filter = conditions.joined(separator: " AND ")
+        return try read { reader in
+            var pageConditions = conditions
+            var pageValues = values
+            var offset = 0
+            var total: Int?
+            switch query.paging {
+            case .cursor(let cursor):
+                if let cursor {
+                    guard let parts = Cursor.decode(cursor, parts: 3), let time = Double(parts[0]) else {
+                        throw InvalidQuery(field: "cursor", message: "cursor is not one this server issued")
+                    }
+                    pageConditions.append("""
+                        (COALESCE(c.last_activity, 0) < ? OR (COALESCE(c.last_activity, 0) = ? AND (c.account_id > ? OR (c.account_id = ? AND c.chat_id > ?))))
+                        """)
+                    pageValues += [.double(time), .double(time), .text(parts[1]), .text(parts[1]), .text(parts[2])]
+                }
+            case .page(let page):
+                offset = (page - 1) * query.limit
+                let count = try reader.prepare("SELECT COUNT(*) FROM chats c WHERE \(filter)")
+                count.bind(values)
+                total = try count.step() ? count.int(0) : 0
+                count.reset()
+            }
+            let statement = try reader.prepare("""
+                SELECT c.account_id, c.chat_id, c.organization_id, c.channel, c.kind, c.title, c.unread_count,
+                    c.last_activity, m.\(Self.messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm."))
+                FROM chats c LEFT JOIN messages m ON m.id = c.last_message_id
+                WHERE \(pageConditions.joined(separator: " AND "))
+                ORDER BY COALESCE(c.last_activity, 0) DESC, c.account_id, c.chat_id LIMIT ? OFFSET ?
+                """)
+            statement.bind(pageValues + [.int(query.limit + 1), .int(offset)])
+            var items: [Chat] = []
+            var hasMore = false
+            while try statement.step() {
+                if items.count == query.limit {
+                    hasMore = true
+                    statement.reset()
+                    break
+                }
+                let lastMessage = statement.string(9) == nil ? nil : Self.message(from: statement, at: 8)
+                items.append(Chat(
+                    organizationId: statement.string(2) ?? "", channel: statement.string(3) ?? "",
+                    accountId: statement.string(0) ?? "", chatId: statement.string(1) ?? "",
+                    kind: statement.string(4).flatMap(ChatKind.init(rawValue:)) ?? .user, title: statement.string(5),
+                    unreadCount: statement.int(6) ?? 0, lastMessage: lastMessage,
+                    lastActivity: statement.double(7).map(Date.init(timeIntervalSince1970:))))
+            }
+            let next = hasMore && total == nil ? items.last.map {
+                Cursor.encode([String($0.lastActivity?.timeIntervalSince1970 ?? 0), $0.accountId, $0.chatId])
+            } : nil
+            return Page(items: items, nextCursor: next, total: total, hasMore: hasMore)
+        }
+    }
+
+    public func messagingStats(organizationId: String, from: Date, to: Date) async throws -> MessagingStats {
+        try read { reader in
+            let range: [SQLiteValue] = [.text(organizationId), .double(from.timeIntervalSince1970), .double(to.timeIntervalSince1970)]
+            let scope = "organization_id = ? AND created_at >= ? AND created_at <= ?"
+            func grouped(_ column: String) throws -> [String: Int] {
+                let statement = try reader.prepare("SELECT \(column), COUNT(*) FROM messages WHERE \(scope) GROUP BY \(column)")
+                statement.bind(range)
+                var counts: [String: Int] = [:]
+                while try statement.step() { counts[statement.string(0) ?? ""] = statement.int(1) ?? 0 }
+                return counts
+            }
+            let byDirection = try grouped("direction")
+            let unreadStatement = try reader.prepare(
+                "SELECT COUNT(*) FROM messages WHERE \(scope) AND is_read = 0 AND direction = 'inbound'")
+            unreadStatement.bind(range)
+            let unread = try unreadStatement.step() ? unreadStatement.int(0) ?? 0 : 0
+            unreadStatement.reset()
+            let days = try reader.prepare("""
+                SELECT date(created_at, 'unixepoch') AS day, COUNT(*), SUM(direction = 'inbound'), SUM(direction = 'outbound')
+                FROM messages WHERE \(scope) GROUP BY day ORDER BY day
+                """)
+            days.bind(range)
+            var perDay: [MessagingStats.Day] = []
+            while try days.step() {
+                perDay.append(.init(date: days.string(0) ?? "", total: days.int(1) ?? 0, inbound: days.int(2) ?? 0, outbound: days.int(3) ?? 0))
+            }
+            var directions = ["inbound": 0, "outbound": 0]
+            directions.merge(byDirection) { _, new in new }
+            return MessagingStats(
+                from: from, to: to, total: byDirection.values.reduce(0, +), unread: unread, byChannel: try grouped("channel"),
+                byDirection: directions, byStatus: try grouped("status"), perDay: perDay)
+        }
+    }
+
+    // MARK: - Webhook failures
+
+    public func recordWebhookFailure(_ failure: WebhookFailure) async throws {
+        try onWriterConnection { writer in
+            let statement = try writer.prepare("""
+                INSERT OR REPLACE INTO webhook_failures (id, organization_id, url, secret, event_id, event_type, body, attempts,
+                    last_error, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            statement.bind([
+                .text(failure.id.uuidString.lowercased()), .text(failure.organizationId), .text(failure.url),
+                Self.value(failure.secret), .text(failure.eventId.uuidString.lowercased()), .text(failure.eventType),
+                .blob(failure.body), .int(failure.attempts), .text(failure.lastError), .double(failure.failedAt.timeIntervalSince1970),
+            ])
+            try statement.run()
+        }
+    }
+
+    public func webhookFailures(organizationId: String) async throws -> [WebhookFailure] {
+        try read { reader in
+            let statement = try reader.prepare("""
+                SELECT id, organization_id, url, secret, event_id, event_type, body, attempts, last_error, failed_at
+                FROM webhook_failures WHERE organization_id = ? ORDER BY failed_at DESC LIMIT 1000
+                """)
+            statement.bind(1, organizationId)
+            var failures: [WebhookFailure] = []
+            while try statement.step() {
+                failures.append(WebhookFailure(
+                    id: statement.string(0).flatMap(UUID.init(uuidString:)) ?? UUID(), organizationId: statement.string(1) ?? "",
+                    url: statement.string(2) ?? "", secret: statement.string(3),
+                    eventId: statement.string(4).flatMap(UUID.init(uuidString:)) ?? UUID(), eventType: statement.string(5) ?? "",
+                    body: statement.data(6) ?? Data(), attempts: statement.int(7) ?? 0, lastError: statement.string(8) ?? "",
+                    failedAt: Date(timeIntervalSince1970: statement.double(9) ?? 0)))
+            }
+            return failures
+        }
+    }
+
+    public func removeWebhookFailure(id: UUID, organizationId: String) async throws -> WebhookFailure? {
+        guard let failure = try await webhookFailures(organizationId: organizationId).first(where: { $0.id == id }) else {
+            return nil
+        }
+        try onWriterConnection { writer in
+            let statement = try writer.prepare("DELETE FROM webhook_failures WHERE id = ?")
+            statement.bind(1, id.uuidString.lowercased())
+            try statement.run()
+        }
+        return failure
+    }
+}
