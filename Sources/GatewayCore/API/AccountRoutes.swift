@@ -16,7 +16,7 @@ struct AccountRoutes {
         var idempotencyKey: String?
         var contactId: String?
     }
-    private struct AccountList: Encodable { var accounts: [AccountResource] }
+    private struct AccountList: Encodable { var accounts: [Account] }
     private struct DialogsResource: Encodable {
         var dialogs: [Dialog]
         var nextCursor: String?
@@ -32,11 +32,11 @@ struct AccountRoutes {
         }
         group.get { _, context in
             let caller = try context.caller()
-            return try jsonResponse(AccountList(accounts: try await accounts.list(for: caller).map { AccountResource($0) }))
+            return try jsonResponse(AccountList(accounts: try await accounts.list(for: caller)))
         }
         group.get(":id") { _, context in
             let caller = try context.caller()
-            return try jsonResponse(AccountResource(try await accounts.find(try context.parameters.require("id"), for: caller)))
+            return try jsonResponse(try await accounts.find(try context.parameters.require("id"), for: caller))
         }
         group.get(":id/status") { _, context in
             let caller = try context.caller()
@@ -46,13 +46,13 @@ struct AccountRoutes {
             let caller = try context.admin()
             let body = try await request.decodeJSON(CodeBody.self, limit: bodyLimit)
             let account = try await accounts.submitCode(body.phoneCode, account: try context.parameters.require("id"), by: caller)
-            return try jsonResponse(AccountResource(account))
+            return try jsonResponse(account)
         }
         group.post(":id/password") { request, context in
             let caller = try context.admin()
             let body = try await request.decodeJSON(PasswordBody.self, limit: bodyLimit)
             let account = try await accounts.submitPassword(body.password, account: try context.parameters.require("id"), by: caller)
-            return try jsonResponse(AccountResource(account))
+            return try jsonResponse(account)
         }
         group.get(":id/dialogs") { request, context in
             let caller = try context.caller()
@@ -65,7 +65,7 @@ struct AccountRoutes {
         }
         group.post(":id/disconnect") { _, context in
             let caller = try context.admin()
-            return try jsonResponse(AccountResource(try await accounts.disconnect(try context.parameters.require("id"), by: caller)))
+            return try jsonResponse(try await accounts.disconnect(try context.parameters.require("id"), by: caller))
         }
         group.post(":id/send") { request, context in
             let caller = try context.caller()
@@ -74,7 +74,7 @@ struct AccountRoutes {
                 channel: nil, channelId: body.chatId, content: body.content, bdAccountId: try context.parameters.require("id"),
                 contactId: body.contactId, replyTo: body.replyTo, idempotencyKey: body.idempotencyKey)
             let (message, created) = try await messaging.send(send, by: caller)
-            return try jsonResponse(MessageResource(message), status: created ? .created : .ok)
+            return try jsonResponse(message, status: created ? .created : .ok)
         }
         group.delete(":id") { _, context in
             let caller = try context.admin()

@@ -9,11 +9,11 @@ struct MessagingRoutes {
     let bodyLimit: Int
 
     private struct MessageList: Encodable {
-        var messages: [MessageResource]
+        var messages: [Message]
         var pagination: PaginationResource
     }
     private struct ChatList: Encodable {
-        var chats: [ChatResource]
+        var chats: [Chat]
         var pagination: PaginationResource
     }
     private struct MarkReadBody: Decodable { var bdAccountId: String? }
@@ -40,18 +40,18 @@ struct MessagingRoutes {
             filter.search = query.string("search") ?? query.string("q")
             let page = try await store.messages(filter)
             return try jsonResponse(MessageList(
-                messages: page.items.map(MessageResource.init),
+                messages: page.items,
                 pagination: PaginationResource(page, limit: filter.limit, paging: filter.paging)))
         }
         group.get("messages/:id") { _, context in
             let caller = try context.caller()
-            return try jsonResponse(MessageResource(try await messaging.message(try context.parameters.require("id"), for: caller)))
+            return try jsonResponse(try await messaging.message(try context.parameters.require("id"), for: caller))
         }
         group.post("send") { request, context in
             let caller = try context.caller()
             let body = try await request.decodeJSON(MessagingService.SendBody.self, limit: bodyLimit)
             let (message, created) = try await messaging.send(body, by: caller)
-            return try jsonResponse(MessageResource(message), status: created ? .created : .ok)
+            return try jsonResponse(message, status: created ? .created : .ok)
         }
         group.get("chats") { request, context in
             let caller = try context.caller()
@@ -63,7 +63,7 @@ struct MessagingRoutes {
             filter.unreadOnly = try query.bool("unread") ?? false
             let page = try await store.chats(filter)
             return try jsonResponse(ChatList(
-                chats: page.items.map(ChatResource.init),
+                chats: page.items,
                 pagination: PaginationResource(page, limit: filter.limit, paging: filter.paging)))
         }
         group.post("chats/:chatId/mark-all-read") { request, context in

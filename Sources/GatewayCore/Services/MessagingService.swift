@@ -58,7 +58,7 @@ struct MessagingService: Sendable {
             announce(.messageStatus, .messageStatus(change), failed, direction: nil)
             var apiError = APIError.channel(error)
             var details = apiError.details?.objectValue ?? [:]
-            if let message = try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder.gateway().encode(MessageResource(failed))) {
+            if let message = try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder.gateway().encode(failed)) {
                 details["message"] = message
             }
             apiError.details = .object(details)
