@@ -34,8 +34,26 @@ for (result, rawRate) in zip(ingest, raw) {
     report += "| \(result.stored) | \(format(result.messagesPerSecond)) | \(format(rawRate)) | \(format(result.messagesPerSecond / rawRate * 100, 1))% | \(format(result.p50, 2)) | \(format(result.p99, 2)) |\n"
 }
 print(report)
+if let output { try BenchmarkReport.replaceSection("ingest", with: report, in: output) }
 
+let apiMessages = quick ? 100_000 : 1_000_000
+let api = try await APIBenchmark(pluginDirectory: pluginDirectory, messages: apiMessages, chats: 10_000, duration: quick ? 3 : 10).run()
+var apiReport = """
+    ### REST API: reads on a large store
+
+    \(apiMessages) messages across 10,000 chats in SQLite; wrk (1 thread, 16 connections, loopback)
+    shares the 2 cores with the server. Reference, same run: the same server's `/health`.
+
+    | endpoint | requests/s | % of /health | p50 | p99 |
+    |---|---:|---:|---:|---:|
+
+    """
+let ceiling = api.first?.requestsPerSecond ?? 1
+for result in api {
+    apiReport += "| `\(result.name)` | \(format(result.requestsPerSecond)) | \(format(result.requestsPerSecond / ceiling * 100, 1))% | \(result.p50) | \(result.p99) |\n"
+}
+print(apiReport)
 if let output {
-    try BenchmarkReport.replaceSection("ingest", with: report, in: output)
+    try BenchmarkReport.replaceSection("api", with: apiReport, in: output)
     print("updated \(output)")
 }

@@ -148,8 +148,20 @@ public enum ISO8601 {
     private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private static let withoutFraction = Date.ISO8601FormatStyle()
 
+    /// Formats with gmtime_r: every API answer formats two dates per message, and Foundation's
+    /// format styles cost microseconds each.
     public static func format(_ date: Date) -> String {
-        withFraction.format(date)
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        var seconds = time_t(Int64((milliseconds / 1000).rounded(.down)))
+        let millis = Int(milliseconds - Double(seconds) * 1000)
+        var parts = tm()
+        guard gmtime_r(&seconds, &parts) != nil else { return withFraction.format(date) }
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
 
     public static func parse(_ text: String) -> Date? {

@@ -90,7 +90,7 @@ def test_known_path_other_method_is_405(api):
         ("GET", "/api/messaging/send"),
         ("PUT", "/api/bd-accounts"),
         ("POST", "/api/messaging/stats"),
-        ("GET", "/api/bd-accounts/connect"),
+        ("DELETE", "/api/messaging/messages"),
     ):
         reply = api.request(method, path, token=token, expect=405)
         assert_error_shape(reply, "method_not_allowed")

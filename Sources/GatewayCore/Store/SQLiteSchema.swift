@@ -97,6 +97,10 @@ enum SQLiteSchema {
             failed_at REAL NOT NULL
         );
         CREATE INDEX webhook_failures_by_org ON webhook_failures(organization_id, failed_at);
+
+        UPDATE chats SET last_activity = 0 WHERE last_activity IS NULL;
+        DROP INDEX chats_by_org_activity;
+        CREATE INDEX chats_by_org_activity ON chats(organization_id, last_activity, account_id, chat_id);
         """,
     ]
 }

@@ -120,7 +120,7 @@ extension SQLiteStore {
                         throw InvalidQuery(field: "cursor", message: "cursor is not one this server issued")
                     }
                     pageConditions.append("""
-                        (COALESCE(c.last_activity, 0) < ? OR (COALESCE(c.last_activity, 0) = ? AND (c.account_id > ? OR (c.account_id = ? AND c.chat_id > ?))))
+                        (c.last_activity < ? OR (c.last_activity = ? AND (c.account_id < ? OR (c.account_id = ? AND c.chat_id < ?))))
                         """)
                     pageValues += [.double(time), .double(time), .text(parts[1]), .text(parts[1]), .text(parts[2])]
                 }
@@ -136,7 +136,7 @@ extension SQLiteStore {
                     c.last_activity, m.\(Self.messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm."))
                 FROM chats c LEFT JOIN messages m ON m.id = c.last_message_id
                 WHERE \(pageConditions.joined(separator: " AND "))
-                ORDER BY COALESCE(c.last_activity, 0) DESC, c.account_id, c.chat_id LIMIT ? OFFSET ?
+                ORDER BY c.last_activity DESC, c.account_id DESC, c.chat_id DESC LIMIT ? OFFSET ?
                 """)
             statement.bind(pageValues + [.int(query.limit + 1), .int(offset)])
             var items: [Chat] = []

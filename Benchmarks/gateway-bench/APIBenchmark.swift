@@ -1,0 +1,101 @@
+import Foundation
+import GatewayCore
+import GatewayModel
+import Logging
+
+/// GET /api/messaging/messages?limit=50 and GET /api/messaging/chats on a store of `messages`
+/// messages across `chats` chats, driven by wrk over loopback, next to the same server's /health.
+struct APIBenchmark {
+    let pluginDirectory: String
+    let messages: Int
+    let chats: Int
+    let duration: Int
+
+    struct Result {
+        var name: String
+        var requestsPerSecond: Double
+        var p50: String
+        var p99: String
+    }
+
+    func run() async throws -> [Result] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-api-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var config = GatewayConfig()
+        config.storage.backend = .sqlite(path: directory.appendingPathComponent("api.sqlite").path)
+        config.plugins = [PluginConfig(name: "loopback", path: "libLoopbackChannel.so", location: "bench")]
+        config.auth.jwt.secret = String(repeating: "b", count: 40)
+        config.api.rateLimitPerMinute = 100_000_000
+        config.server.host = "127.0.0.1"
+        config.server.port = try freeLoopbackPort()
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let gateway = try await Gateway(config: config, pluginDirectory: pluginDirectory, logger: logger)
+        await gateway.start()
+        gateway.pipeline.submit(
+            .accountStatus(AccountStatusUpdate(accountId: "acc", status: .connected, organizationId: "org")), channel: "loopback")
+        var next = 0
+        while next < messages {
+            let count = min(100_000, messages - next)
+            let request: JSONValue = ["op": "emit", "accountId": "acc", "count": .number(Double(count)), "chats": .number(Double(chats)), "start": .number(Double(next))]
+            _ = try await gateway.plugins.invoke(platform: "loopback", request: JSONEncoder().encode(request))
+            next += count
+        }
+        await gateway.pipeline.flush()
+
+        let app = gateway.application(metrics: nil)
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        try await Task.sleep(for: .seconds(1))
+        let now = Date()
+        let token = try await TokenMinter.mint(
+            TokenClaims(userId: "bench", organizationId: "org", role: "admin", email: nil, expiresAt: now.addingTimeInterval(3600)),
+            secret: config.auth.jwt.secret!)
+        let base = "http://127.0.0.1:\(config.server.port)"
+        var results: [Result] = []
+        for (name, path) in [
+            ("/health (ceiling)", "/health"), ("messages?limit=50", "/api/messaging/messages?limit=50"),
+            ("chats", "/api/messaging/chats"),
+        ] {
+            results.append(try wrk(name: name, url: base + path, token: token))
+        }
+        server.cancel()
+        _ = try? await server.value
+        await gateway.stop()
+        return results
+    }
+
+    /// One wrk run: 1 thread, 16 connections (the load generator shares the 2 cores).
+    private func wrk(name: String, url: String, token: String) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["wrk", "-t1", "-c16", "-d\(duration)s", "--latency", "-H", "Authorization: Bearer \(token)", url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("wrk failed: \(output)") }
+        func field(_ prefix: String) -> String? {
+            output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix(prefix) }?
+                .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+        }
+        if output.contains("Non-2xx") { throw BenchError("\(url) answered errors under load: \(output)") }
+        return Result(
+            name: name, requestsPerSecond: Double(field("Requests/sec:") ?? "0") ?? 0, p50: field("50%") ?? "?",
+            p99: field("99%") ?? "?")
+    }
+}
+
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard ok else { throw BenchError("cannot bind a loopback port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
