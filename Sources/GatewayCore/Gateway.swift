@@ -1,6 +1,7 @@
 import Foundation
 import GatewayModel
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -18,6 +19,8 @@ public final class Gateway: Sendable {
     public let accounts: AccountDirectory
     public let webhooks: WebhookDispatcher
     public let authenticator: any Authenticator
+    public let hub: Hub
+    private let hubTasks = Mutex<[Task<Void, Never>]>([])
     let logger: Logger
     private let startedAt = Date()
     private let ingestTask = Mutex<Task<Void, Never>?>(nil)
@@ -51,6 +54,7 @@ public final class Gateway: Sendable {
             }
             authenticator = try await JWTAuthenticator(config: config.auth.jwt)
         }
+        hub = Hub(config: config.hub, authenticator: authenticator, store: sqlite, accounts: accounts, logger: logger)
         plugins = PluginHost(
             pluginDirectory: pluginDirectory ?? PluginHost.defaultPluginDirectory, stateStore: sqlite,
             pipeline: pipeline, logger: logger, requestTimeout: .seconds(config.api.channelTimeoutSeconds))
@@ -62,6 +66,8 @@ public final class Gateway: Sendable {
     {
         Application(
             router: HTTPRoutes.build(gateway: self, metrics: metrics),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: HubRoutes(hub: hub, corsOrigins: config.server.corsOrigins).webSocketRouter()),
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "ChannelGateway"),
             services: [GatewayService(gateway: self)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -82,10 +88,12 @@ public final class Gateway: Sendable {
         }
         let plugins = self.plugins.pluginStatuses
         let degraded = storeHealth.status != "ok" || plugins.contains { $0.state == .refused }
+        let connections = hub.connectionCounts
         return HealthReport(
             status: degraded ? "degraded" : "ok", version: Self.version, uptimeSeconds: Date().timeIntervalSince(startedAt),
             plugins: plugins, store: storeHealth,
-            pipeline: .init(backlog: pipeline.backlog, droppedBusEvents: bus.droppedCount))
+            pipeline: .init(backlog: pipeline.backlog, droppedBusEvents: bus.droppedCount),
+            hub: .init(connections: connections.total, connectionsPerOrganization: connections.perOrganization))
     }
 
     /// Starts the pipeline, then loads and opens the plugins.
@@ -93,6 +101,11 @@ public final class Gateway: Sendable {
         let pipeline = self.pipeline
         ingestTask.withLock { task in
             if task == nil { task = Task { await pipeline.run() } }
+        }
+        let hub = self.hub
+        let events = bus.subscribe(topics: [EventBus.hubTopic])
+        hubTasks.withLock { tasks in
+            tasks = [Task { await hub.run(events: events) }, Task { await hub.runHeartbeats() }]
         }
         await plugins.load(config.plugins)
     }
@@ -106,6 +119,10 @@ public final class Gateway: Sendable {
         await ingestTask.withLock { $0 }?.value
         await store.close()
         bus.finish()
+        for task in hubTasks.withLock({ $0 }) {
+            task.cancel()
+            await task.value
+        }
         logger.info("store flushed; bye")
     }
 

@@ -168,7 +168,24 @@ public enum ConfigLoader {
     }
 
     private static func readHub(_ node: Node, into hub: inout HubConfig, _ reader: YAMLReader) {
-        guard let entries = reader.mapping(node, at: "hub", allowed: ["max_connections_per_org", "redis"]) else { return }
+        let keys = [
+            "max_connections_per_org", "redis", "ping_interval_ms", "ping_timeout_ms", "app_ping_interval_ms",
+            "app_pong_timeout_ms", "events_per_minute", "max_payload", "recovery_window_seconds", "recovery_max_events",
+        ]
+        guard let entries = reader.mapping(node, at: "hub", allowed: keys) else { return }
+        let numbers: [(String, ClosedRange<Int>, WritableKeyPath<HubConfig, Int>)] = [
+            ("ping_interval_ms", 100...600_000, \.pingIntervalMilliseconds),
+            ("ping_timeout_ms", 100...600_000, \.pingTimeoutMilliseconds),
+            ("app_ping_interval_ms", 100...3_600_000, \.appPingIntervalMilliseconds),
+            ("app_pong_timeout_ms", 100...3_600_000, \.appPongTimeoutMilliseconds),
+            ("events_per_minute", 1...1_000_000, \.eventsPerMinute),
+            ("recovery_window_seconds", 0...86_400, \.recoveryWindowSeconds),
+            ("recovery_max_events", 0...10_000_000, \.recoveryMaxEvents),
+        ]
+        for (key, range, path) in numbers {
+            if let value = entries[key], let number = reader.int(value, at: "hub.\(key)", in: range) { hub[keyPath: path] = number }
+        }
+        if let value = entries["max_payload"], let bytes = reader.byteSize(value, at: "hub.max_payload") { hub.maxPayload = bytes }
         if let cap = entries["max_connections_per_org"],
             let value = reader.int(cap, at: "hub.max_connections_per_org", in: 1...1_000_000)
         {

@@ -71,6 +71,19 @@ public struct StorageConfig: Sendable {
 public struct HubConfig: Sendable {
     public var maxConnectionsPerOrg = 100
     public var redisURL: String?
+    /// Engine.IO heartbeat: the server pings this often and waits this long for the pong.
+    public var pingIntervalMilliseconds = 25_000
+    public var pingTimeoutMilliseconds = 20_000
+    /// Application heartbeat of the original service: a `ping` event, answered by a `pong` event.
+    public var appPingIntervalMilliseconds = 30_000
+    public var appPongTimeoutMilliseconds = 60_000
+    /// Client events per minute per connection; past twice this the connection is closed.
+    public var eventsPerMinute = 100
+    /// Largest Engine.IO payload (polling body or WebSocket message), in bytes.
+    public var maxPayload = 1_000_000
+    /// Missed-event recovery: how long and how many events per organization are kept.
+    public var recoveryWindowSeconds = 120
+    public var recoveryMaxEvents = 10_000
 }
 
 public struct BusConfig: Sendable {

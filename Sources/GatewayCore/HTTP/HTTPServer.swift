@@ -35,6 +35,8 @@ enum HTTPRoutes {
             router.group("/metrics").add(middleware: auth).get(use: metricsResponder)
         }
 
+        HubRoutes(hub: gateway.hub, corsOrigins: gateway.config.server.corsOrigins).register(on: router)
+
         let api = router.group("/api").add(middleware: auth)
         let bodyLimit = gateway.config.server.bodyLimit
         let accounts = AccountService(store: gateway.store, accounts: gateway.accounts, plugins: gateway.plugins)

@@ -9,6 +9,14 @@ public struct HealthReport: ResponseEncodable, Codable, Sendable {
     public var plugins: [PluginStatus]
     public var store: StoreHealth
     public var pipeline: PipelineHealth
+    public var hub: HubHealth
+
+    public struct HubHealth: Codable, Sendable {
+        /// Engine.IO sessions open now.
+        public var connections: Int
+        /// Authenticated Socket.IO connections per organization.
+        public var connectionsPerOrganization: [String: Int]
+    }
 
     public struct StoreHealth: Codable, Sendable {
         public var status: String

@@ -70,6 +70,8 @@ public protocol GatewayStore: Sendable {
     func message(id: UUID, organizationId: String) async throws -> Message?
     func messages(_ query: MessageQuery) async throws -> Page<Message>
     func chats(_ query: ChatQuery) async throws -> Page<Chat>
+    /// Whether the organization has a chat with this id (on any account).
+    func chatExists(organizationId: String, chatId: String) async throws -> Bool
     func messagingStats(organizationId: String, from: Date, to: Date) async throws -> MessagingStats
     func recordWebhookFailure(_ failure: WebhookFailure) async throws
     func webhookFailures(organizationId: String) async throws -> [WebhookFailure]

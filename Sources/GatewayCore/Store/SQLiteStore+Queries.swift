@@ -162,6 +162,15 @@ extension SQLiteStore {
         }
     }
 
+    public func chatExists(organizationId: String, chatId: String) async throws -> Bool {
+        try read { reader in
+            let statement = try reader.prepare("SELECT 1 FROM messages WHERE organization_id = ? AND chat_id = ? LIMIT 1")
+            statement.bind([.text(organizationId), .text(chatId)])
+            defer { statement.reset() }
+            return try statement.step()
+        }
+    }
+
     public func messagingStats(organizationId: String, from: Date, to: Date) async throws -> MessagingStats {
         try read { reader in
             let range: [SQLiteValue] = [.text(organizationId), .double(from.timeIntervalSince1970), .double(to.timeIntervalSince1970)]

@@ -1,0 +1,355 @@
+import Foundation
+import GatewayModel
+import Logging
+import Synchronization
+
+/// The real-time hub: a Socket.IO v4 server (Engine.IO v4 over HTTP long-polling and
+/// WebSocket) with JWT auth, rooms per organization/user/chat/account, heartbeats, limits and
+/// missed-event recovery. Transports (HubRoutes) feed it text packets; it answers through each
+/// connection's outbox. System events arrive from the event bus's `hub` topic.
+public final class Hub: Sendable {
+    let config: HubConfig
+    private let authenticator: any Authenticator
+    private let store: any GatewayStore
+    private let accounts: AccountDirectory
+    private let logger: Logger
+    private let state = Mutex(State())
+    /// Offsets continue across restarts: each organization's counter starts at the start time
+    /// in microseconds, so a client's offset from a previous run is simply "too old".
+    private let offsetBase = Int(Date().timeIntervalSince1970 * 1_000_000)
+
+    struct State {
+        var connections: [String: HubConnection] = [:]
+        var rooms: [String: Set<String>] = [:]
+        var perOrganization: [String: Int] = [:]
+        var logs: [String: RecoveryLog] = [:]
+        var offsets: [String: Int] = [:]
+    }
+
+    init(config: HubConfig, authenticator: any Authenticator, store: any GatewayStore, accounts: AccountDirectory, logger: Logger) {
+        self.config = config
+        self.authenticator = authenticator
+        self.store = store
+        self.accounts = accounts
+        var logger = logger
+        logger[metadataKey: "component"] = "hub"
+        self.logger = logger
+    }
+
+    // MARK: - Sessions
+
+    /// A new Engine.IO session; its open packet is already queued.
+    func open(transport: HubConnection.Transport) -> HubConnection {
+        let connection = HubConnection(transport: transport)
+        state.withLock { $0.connections[connection.sid] = connection }
+        let handshake: JSONValue = [
+            "sid": .string(connection.sid), "upgrades": transport == .polling ? ["websocket"] : [],
+            "pingInterval": .number(Double(config.pingIntervalMilliseconds)),
+            "pingTimeout": .number(Double(config.pingTimeoutMilliseconds)), "maxPayload": .number(Double(config.maxPayload)),
+        ]
+        connection.send(.open(String(decoding: (try? JSONEncoder().encode(handshake)) ?? Data(), as: UTF8.self)))
+        return connection
+    }
+
+    func connection(sid: String) -> HubConnection? {
+        state.withLock { $0.connections[sid] }
+    }
+
+    /// Ends a session: leaves every room, frees the organization's slot, closes the outbox.
+    func close(_ connection: HubConnection, reason: String) {
+        let (wasOpen, principal) = connection.state.withLock { state -> (Bool, Principal?) in
+            defer { state.closed = true }
+            return (!state.closed, state.principal)
+        }
+        guard wasOpen else { return }
+        let rooms = connection.state.withLock { $0.rooms }
+        state.withLock { state in
+            state.connections[connection.sid] = nil
+            for room in rooms {
+                state.rooms[room]?.remove(connection.sid)
+                if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
+            }
+            if let organization = principal?.organizationId {
+                state.perOrganization[organization, default: 1] -= 1
+                if state.perOrganization[organization] == 0 { state.perOrganization[organization] = nil }
+            }
+        }
+        connection.outbox.close()
+        if let principal {
+            logger.info("disconnected \(connection.socketId) user \(principal.userId) org \(principal.organizationId): \(reason)")
+        }
+    }
+
+    /// Connections in total and per organization (for /health).
+    var connectionCounts: (total: Int, perOrganization: [String: Int]) {
+        state.withLock { ($0.connections.count, $0.perOrganization) }
+    }
+
+    // MARK: - Inbound packets
+
+    /// Handles one Engine.IO packet from the client; malformed input closes the session.
+    func receive(_ text: Substring, on connection: HubConnection) async {
+        let now = ContinuousClock.now
+        connection.state.withLock { $0.lastSeen = now }
+        do {
+            switch try EngineIOPacket(parsing: text) {
+            case .ping(let data):
+                connection.send(.pong(data))
+            case .pong:
+                connection.state.withLock { $0.pingSentAt = nil }
+            case .message(let payload):
+                try await receive(try SocketIOPacket(parsing: payload, maxLength: config.maxPayload), on: connection)
+            case .close:
+                close(connection, reason: "client closed")
+            case .upgrade, .noop, .open:
+                break
+            }
+        } catch {
+            logger.debug("closing \(connection.sid): \(error)")
+            if connection.principal != nil {
+                connection.send(SocketIOPacket.event("error", ["code": "bad_packet", "message": .string("\(error)")]))
+            }
+            connection.send(.close)
+            close(connection, reason: "malformed packet: \(error)")
+        }
+    }
+
+    private func receive(_ packet: SocketIOPacket, on connection: HubConnection) async throws {
+        guard packet.namespace == "/" else {
+            connection.send(SocketIOPacket(kind: .connectError, namespace: packet.namespace, data: ["message": "Invalid namespace"]))
+            return
+        }
+        switch packet.kind {
+        case .connect:
+            await connect(connection, auth: packet.data)
+        case .disconnect:
+            close(connection, reason: "client disconnected")
+        case .event:
+            guard connection.principal != nil else { throw SocketIOPacket.Malformed(description: "EVENT before CONNECT") }
+            await event(packet, on: connection)
+        case .ack, .connectError, .binaryEvent, .binaryAck:
+            break
+        }
+    }
+
+    /// CONNECT with `{token, offset?}`: authenticate, check the organization's cap, join the
+    /// automatic rooms, announce `connected`, then replay what the client missed.
+    private func connect(_ connection: HubConnection, auth: JSONValue?) async {
+        guard connection.principal == nil else { return }
+        func refuse(_ message: String) {
+            connection.send(SocketIOPacket(kind: .connectError, data: ["message": .string(message)]))
+            logger.info("refused connection \(connection.sid): \(message)")
+        }
+        guard let token = auth?["token"]?.stringValue, !token.isEmpty else { return refuse("Authentication token required") }
+        let principal: Principal
+        do {
+            principal = try await authenticator.authenticate(token: token)
+        } catch {
+            return refuse("Invalid token: \(error)")
+        }
+        let admitted = state.withLock { state -> Bool in
+            guard state.perOrganization[principal.organizationId, default: 0] < config.maxConnectionsPerOrg else { return false }
+            state.perOrganization[principal.organizationId, default: 0] += 1
+            return true
+        }
+        guard admitted else { return refuse("Connection limit reached for organization") }
+        let now = ContinuousClock.now
+        connection.state.withLock { state in
+            state.principal = principal
+            state.lastAppPong = now
+            state.lastAppPing = now
+        }
+        join(connection, room: "org:\(principal.organizationId)")
+        join(connection, room: "user:\(principal.userId)")
+
+        let offset = auth?["offset"]?.intValue
+        let missed = offset.flatMap { offset in
+            state.withLock { $0.logs[principal.organizationId] }.map {
+                $0.packets(after: offset, now: now, window: .seconds(config.recoveryWindowSeconds))
+            } ?? (offset >= offsetBase ? [] : nil)
+        }
+        connection.send(SocketIOPacket(kind: .connect, data: ["sid": .string(connection.socketId)]))
+        connection.send(SocketIOPacket.event("connected", [
+            "userId": .string(principal.userId), "organizationId": .string(principal.organizationId),
+            "email": principal.email.map(JSONValue.string) ?? .null, "role": .string(principal.role),
+            "socketId": .string(connection.socketId), "recovered": .bool(missed != nil && offset != nil),
+        ]))
+        for packet in missed ?? [] { connection.outbox.push(packet) }
+        logger.info("connected \(connection.socketId) user \(principal.userId) org \(principal.organizationId)")
+    }
+
+    private func join(_ connection: HubConnection, room: String) {
+        connection.state.withLock { _ = $0.rooms.insert(room) }
+        state.withLock { _ = $0.rooms[room, default: []].insert(connection.sid) }
+    }
+
+    private func leave(_ connection: HubConnection, room: String) {
+        connection.state.withLock { _ = $0.rooms.remove(room) }
+        state.withLock { state in
+            state.rooms[room]?.remove(connection.sid)
+            if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
+        }
+    }
+
+    /// Client events: `pong`, `subscribe`, `unsubscribe`; anything else is refused (clients
+    /// cannot emit into rooms). Rate-limited per connection.
+    private func event(_ packet: SocketIOPacket, on connection: HubConnection) async {
+        guard let principal = connection.principal, let name = packet.eventName else { return }
+        let now = ContinuousClock.now
+        let count = connection.state.withLock { state -> Int in
+            if state.windowStart.duration(to: now) >= .seconds(60) {
+                state.windowStart = now
+                state.eventsInWindow = 0
+            }
+            state.eventsInWindow += 1
+            return state.eventsInWindow
+        }
+        func answer(_ name: String, _ payload: JSONValue) {
+            if let ackId = packet.ackId {
+                connection.send(SocketIOPacket(kind: .ack, ackId: ackId, data: [payload]))
+            }
+            connection.send(SocketIOPacket.event(name, payload))
+        }
+        if count > config.eventsPerMinute {
+            answer("error", ["code": "rate_limited", "message": .string("more than \(config.eventsPerMinute) events per minute")])
+            if count > 2 * config.eventsPerMinute {
+                connection.send(SocketIOPacket(kind: .disconnect))
+                close(connection, reason: "rate limit exceeded")
+            }
+            return
+        }
+        switch name {
+        case "pong":
+            connection.state.withLock { $0.lastAppPong = now }
+        case "subscribe", "unsubscribe":
+            guard case .string(let room) = packet.eventArguments.first else {
+                return answer("error", ["code": "invalid_room", "message": "subscribe needs a room name"])
+            }
+            if let refusal = await check(room: room, for: principal) {
+                return answer("error", ["code": .string(refusal.code), "message": .string(refusal.message), "room": .string(room)])
+            }
+            if name == "subscribe" {
+                join(connection, room: room)
+                answer("subscribed", ["room": .string(room)])
+            } else {
+                leave(connection, room: room)
+                answer("unsubscribed", ["room": .string(room)])
+            }
+        default:
+            answer("error", ["code": "unsupported_event", "message": .string("clients cannot emit \"\(name)\"")])
+        }
+    }
+
+    /// Why the caller may not use `room`, or nil when they may.
+    private func check(room: String, for principal: Principal) async -> (code: String, message: String)? {
+        guard let colon = room.firstIndex(of: ":"), room.index(after: colon) < room.endIndex else {
+            return ("invalid_room", "room must look like org:<id>, user:<id>, chat:<id> or bd-account:<id>")
+        }
+        let kind = room[..<colon]
+        let id = String(room[room.index(after: colon)...])
+        let denied = ("forbidden", "not allowed to join \(room)")
+        switch kind {
+        case "org": return id == principal.organizationId ? nil : denied
+        case "user": return id == principal.userId ? nil : denied
+        case "chat":
+            let exists = (try? await store.chatExists(organizationId: principal.organizationId, chatId: id)) ?? false
+            return exists ? nil : denied
+        case "bd-account":
+            let account = try? await accounts.account(id)
+            return account?.organizationId == principal.organizationId ? nil : denied
+        default:
+            return ("invalid_room", "room must look like org:<id>, user:<id>, chat:<id> or bd-account:<id>")
+        }
+    }
+
+    // MARK: - Outbound events
+
+    /// Delivers system events from the bus until the stream ends.
+    func run(events: AsyncStream<BusMessage>) async {
+        for await message in events { publish(message.event) }
+    }
+
+    /// Sends a system event to its rooms (org, the account's, the chat's) — once per socket —
+    /// with the organization's next offset, and keeps it for recovery.
+    func publish(_ event: GatewayEvent) {
+        var rooms = ["org:\(event.organizationId)", "bd-account:\(event.accountId)"]
+        if let chat = event.chatId { rooms.append("chat:\(chat)") }
+        let now = ContinuousClock.now
+        let window = Duration.seconds(config.recoveryWindowSeconds)
+        let (packet, targets) = state.withLock { state -> (String, [HubConnection]) in
+            let offset = max(state.offsets[event.organizationId] ?? offsetBase, offsetBase) + 1
+            state.offsets[event.organizationId] = offset
+            let packet = Self.eventPacket(event, offset: offset)
+            state.logs[event.organizationId, default: RecoveryLog()].append(
+                .init(offset: offset, time: now, packet: packet), window: window, limit: config.recoveryMaxEvents)
+            var sids = Set<String>()
+            for room in rooms { sids.formUnion(state.rooms[room] ?? []) }
+            return (packet, sids.compactMap { state.connections[$0] })
+        }
+        for connection in targets where !connection.outbox.push(packet) {
+            close(connection, reason: "client too slow (outbox full)")
+        }
+    }
+
+    /// `42["event",{id,type,organizationId,data,timestamp,offset}]` as an Engine.IO packet.
+    static func eventPacket(_ event: GatewayEvent, offset: Int) -> String {
+        var body = (try? JSONEncoder.gateway().encode(event)) ?? Data("{}".utf8)
+        body.removeLast()  // the closing brace: append the offset field
+        return "42[\"event\"," + String(decoding: body, as: UTF8.self) + ",\"offset\":\(offset)}]"
+    }
+
+    // MARK: - Heartbeats
+
+    /// Pings, pong deadlines, idle polling sessions — checked every quarter second until cancelled.
+    func runHeartbeats() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            sweep(now: .now)
+        }
+        for connection in state.withLock({ Array($0.connections.values) }) { close(connection, reason: "server shutting down") }
+    }
+
+    func sweep(now: ContinuousClock.Instant) {
+        let pingInterval = Duration.milliseconds(config.pingIntervalMilliseconds)
+        let pingTimeout = Duration.milliseconds(config.pingTimeoutMilliseconds)
+        let appInterval = Duration.milliseconds(config.appPingIntervalMilliseconds)
+        let appTimeout = Duration.milliseconds(config.appPongTimeoutMilliseconds)
+        for connection in state.withLock({ Array($0.connections.values) }) {
+            enum Verdict { case keep, ping, appPing, close(String) }
+            let verdicts = connection.state.withLock { state -> [Verdict] in
+                var verdicts: [Verdict] = []
+                if let sent = state.pingSentAt, sent.duration(to: now) > pingTimeout {
+                    return [.close("ping timeout")]
+                }
+                if state.transport == .polling, state.lastSeen.duration(to: now) > pingInterval + pingTimeout {
+                    return [.close("polling client went away")]
+                }
+                if state.pingSentAt == nil, state.lastPingSent.duration(to: now) >= pingInterval {
+                    state.pingSentAt = now
+                    state.lastPingSent = now
+                    verdicts.append(.ping)
+                }
+                if state.principal != nil {
+                    if state.lastAppPong.duration(to: now) > appTimeout { return [.close("no pong for \(appTimeout)")] }
+                    if state.lastAppPing.duration(to: now) >= appInterval {
+                        state.lastAppPing = now
+                        verdicts.append(.appPing)
+                    }
+                }
+                return verdicts
+            }
+            for verdict in verdicts {
+                switch verdict {
+                case .keep: break
+                case .ping: connection.send(.ping(""))
+                case .appPing:
+                    connection.send(SocketIOPacket.event("ping", ["timestamp": .number((Date().timeIntervalSince1970 * 1000).rounded())]))
+                case .close(let reason):
+                    connection.send(SocketIOPacket(kind: .disconnect))
+                    connection.send(.close)
+                    close(connection, reason: reason)
+                }
+            }
+        }
+    }
+}
