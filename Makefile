@@ -14,10 +14,12 @@ build: bootstrap
 run: build
 	.build/debug/gateway serve --config $(CONFIG)
 
-# Builds everything (plugins included) once, then runs the whole suite without rebuilding.
+# Builds everything (plugins included) once, then runs the Swift suite and the suites that drive
+# a live gateway with independent clients (requests, python-socketio, schemathesis).
 test: bootstrap
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api Tests/hub -q
 
 release: bootstrap
 	$(SWIFT) build -c release
@@ -25,6 +27,7 @@ release: bootstrap
 # Benchmarks record their figures in docs/BENCHMARKS.md (release build).
 bench: release
 	.build/release/gateway-bench --output docs/BENCHMARKS.md
+	GATEWAY_BIN=.build/release/gateway python3 Benchmarks/hub/hub_bench.py --output docs/BENCHMARKS.md
 
 check-config: build
 	.build/debug/gateway check-config $(CONFIG)
