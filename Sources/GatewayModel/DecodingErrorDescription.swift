@@ -4,6 +4,11 @@ public struct DecodingProblem: Sendable, Equatable {
     public var field: String
     public var message: String
 
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+
     public init(_ error: Error) {
         guard let error = error as? DecodingError else {
             field = "body"

@@ -18,7 +18,7 @@ public enum EventData: Sendable, Hashable {
 }
 
 /// A message's new status, with enough to find it and to route it.
-public struct MessageStatusChange: Codable, Sendable, Hashable {
+public struct MessageStatusChange: Sendable, Hashable {
     public var messageId: UUID
     public var channel: String
     public var accountId: String
@@ -38,6 +38,35 @@ public struct MessageStatusChange: Codable, Sendable, Hashable {
         self.externalId = externalId
         self.status = status
         self.error = error
+    }
+}
+
+extension MessageStatusChange: Codable {
+    private enum Field: String, CodingKey { case messageId, channel, bdAccountId, chatId, channelId, externalId, status, error }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Field.self)
+        try container.encode(messageId.uuidString.lowercased(), forKey: .messageId)
+        try container.encode(channel, forKey: .channel)
+        try container.encode(accountId, forKey: .bdAccountId)
+        try container.encode(chatId, forKey: .chatId)
+        try container.encode(chatId, forKey: .channelId)
+        try container.encodeIfPresent(externalId, forKey: .externalId)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(error, forKey: .error)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Field.self)
+        let id = try container.decode(String.self, forKey: .messageId)
+        guard let messageId = UUID(uuidString: id) else {
+            throw DecodingError.dataCorruptedError(forKey: .messageId, in: container, debugDescription: "not a UUID: \(id)")
+        }
+        self.init(
+            messageId: messageId, channel: try container.decode(String.self, forKey: .channel),
+            accountId: try container.decode(String.self, forKey: .bdAccountId), chatId: try container.decode(String.self, forKey: .chatId),
+            externalId: try container.decodeIfPresent(String.self, forKey: .externalId),
+            status: try container.decode(MessageStatus.self, forKey: .status), error: try container.decodeIfPresent(String.self, forKey: .error))
     }
 }
 
@@ -61,7 +90,11 @@ public struct GatewayEvent: Sendable, Hashable, Codable {
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(UUID.self, forKey: .id)
+        let idText = try container.decode(String.self, forKey: .id)
+        guard let id = UUID(uuidString: idText) else {
+            throw DecodingError.dataCorruptedError(forKey: .id, in: container, debugDescription: "not a UUID: \(idText)")
+        }
+        self.id = id
         type = try container.decode(EventType.self, forKey: .type)
         organizationId = try container.decode(String.self, forKey: .organizationId)
         timestamp = try container.decode(Date.self, forKey: .timestamp)
@@ -77,7 +110,7 @@ public struct GatewayEvent: Sendable, Hashable, Codable {
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
+        try container.encode(id.uuidString.lowercased(), forKey: .id)
         try container.encode(type, forKey: .type)
         try container.encode(organizationId, forKey: .organizationId)
         try container.encode(timestamp, forKey: .timestamp)
@@ -164,7 +197,19 @@ public enum ISO8601 {
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
 
+    /// Parses a date-time with a time zone (`Z` or ±hh:mm), or a plain date (midnight UTC).
+    /// Strict: out-of-range fields (hour 25, month 13) are refused rather than rolled over.
     public static func parse(_ text: String) -> Date? {
-        (try? withFraction.parse(text)) ?? (try? withoutFraction.parse(text))
+        let fields = text.split(whereSeparator: { "-T:.Z+".contains($0) }).map { Int($0) }
+        guard text.count >= 10, fields.count >= 3, !fields.contains(nil) else { return nil }
+        let numbers = fields.map { $0! }
+        guard (1...12).contains(numbers[1]), (1...31).contains(numbers[2]) else { return nil }
+        if text.count == 10 {
+            return try? Date(text + "T00:00:00Z", strategy: .iso8601)
+        }
+        guard numbers.count >= 5, (0...23).contains(numbers[3]), (0...59).contains(numbers[4]),
+            numbers.count < 6 || (0...59).contains(numbers[5])
+        else { return nil }
+        return (try? withFraction.parse(text)) ?? (try? withoutFraction.parse(text))
     }
 }

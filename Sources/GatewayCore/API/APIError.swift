@@ -22,6 +22,8 @@ public struct APIError: Error, Sendable {
         APIError(.badRequest, "validation_error", message, details: ["field": .string(field)])
     }
 
+    /// "Not found" says nothing about the id: another organization's resource looks exactly
+    /// like one that does not exist.
     static func notFound(_ what: String) -> APIError {
         APIError(.notFound, "not_found", "\(what) not found")
     }

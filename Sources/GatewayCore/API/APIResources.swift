@@ -21,6 +21,7 @@ struct AccountResource: Encodable {
     }
 }
 
+/// GET /api/bd-accounts/:id/status — every field present (null when unknown), as the original did.
 struct AccountStatusResource: Encodable {
     var id: String
     var status: AccountStatus
@@ -34,6 +35,17 @@ struct AccountStatusResource: Encodable {
         isConnected = account.status == .connected
         lastActivity = account.lastActivity
         error = account.error
+    }
+
+    private enum Field: String, CodingKey { case id, status, isConnected, lastActivity, error }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Field.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(status, forKey: .status)
+        try container.encode(isConnected, forKey: .isConnected)
+        try container.encode(lastActivity, forKey: .lastActivity)
+        try container.encode(error, forKey: .error)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayModel
 import Hummingbird
 
@@ -18,9 +19,30 @@ struct AccountRoutes {
     }
     private struct AccountList: Encodable { var accounts: [Account] }
     private struct DialogsResource: Encodable {
-        var dialogs: [Dialog]
+        var dialogs: [DialogResource]
         var nextCursor: String?
         var hasMore: Bool
+    }
+
+    /// A plugin's dialog with its date as an ISO-8601 date-time, like every date of the API.
+    private struct DialogResource: Encodable {
+        var chatId: String
+        var kind: ChatKind
+        var title: String?
+        var username: String?
+        var unreadCount: Int
+        var lastMessageText: String?
+        var lastMessageDate: Date?
+
+        init(_ dialog: Dialog) {
+            chatId = dialog.chatId
+            kind = dialog.kind
+            title = dialog.title
+            username = dialog.username
+            unreadCount = dialog.unreadCount
+            lastMessageText = dialog.lastMessageText
+            lastMessageDate = dialog.lastMessageDate.map(Date.init(timeIntervalSince1970:))
+        }
     }
 
     func register(on group: RouterGroup<APIRequestContext>) {
@@ -61,7 +83,7 @@ struct AccountRoutes {
             let offset = try query.int("offset", in: 0...10_000_000)
             let cursor = query.string("cursor") ?? offset.map(String.init)
             let page = try await accounts.dialogs(try context.parameters.require("id"), limit: limit, cursor: cursor, by: caller)
-            return try jsonResponse(DialogsResource(dialogs: page.dialogs, nextCursor: page.nextCursor, hasMore: page.nextCursor != nil))
+            return try jsonResponse(DialogsResource(dialogs: page.dialogs.map(DialogResource.init), nextCursor: page.nextCursor, hasMore: page.nextCursor != nil))
         }
         group.post(":id/disconnect") { _, context in
             let caller = try context.admin()

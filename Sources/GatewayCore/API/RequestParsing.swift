@@ -22,16 +22,23 @@ extension Request {
             guard emptyIsObject else { throw APIError(.badRequest, "invalid_json", "a JSON object body is required") }
             data = Data("{}".utf8)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+        guard !StrictJSON.hasTrailingComma(data), let document = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             throw APIError(.badRequest, "invalid_json", "the body is not valid JSON")
         }
-        guard object is [String: Any] else {
+        guard case .object(let fields) = document else {
             throw APIError(.badRequest, "invalid_json", "the body must be a JSON object")
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
-            let problem = DecodingProblem(error)
+            var problem = DecodingProblem(error)
+            // A number too large for its field fails at the document level; name the field.
+            if problem.field == "body", let (name, _) = fields.first(where: { _, value in
+                if case .number(let number) = value { return abs(number) > 9_007_199_254_740_991 || number != number.rounded() }
+                return false
+            }) {
+                problem = DecodingProblem(field: name, message: "field \"\(name)\" is not an integer in range")
+            }
             throw APIError.validation(problem.field, problem.message)
         }
     }
@@ -45,9 +52,10 @@ struct Query {
         parameters = request.uri.queryParameters
     }
 
+    /// A form-encoded value (`+` is a space; a literal plus arrives as %2B).
     func string(_ name: String) -> String? {
         guard let value = parameters[name[...]].map(String.init), !value.isEmpty else { return nil }
-        return value
+        return value.replacingOccurrences(of: "+", with: " ")
     }
 
     func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
@@ -78,7 +86,7 @@ struct Query {
     /// An ISO-8601 date-time, or a date (midnight UTC).
     func date(_ name: String) throws -> Date? {
         guard let text = string(name) else { return nil }
-        if let date = ISO8601.parse(text) ?? (try? Date(text, strategy: .iso8601.year().month().day())) { return date }
+        if let date = ISO8601.parse(text) { return date }
         throw APIError.validation(name, "\(name) must be an ISO-8601 date or date-time")
     }
 
@@ -98,4 +106,28 @@ func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) t
     return Response(
         status: status, headers: [.contentType: "application/json; charset=utf-8"],
         body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+}
+
+/// What Foundation's JSON parsers let through but JSON (RFC 8259) does not.
+enum StrictJSON {
+    /// A `,` directly before `}` or `]` (whitespace aside), outside strings.
+    static func hasTrailingComma(_ data: Data) -> Bool {
+        var inString = false
+        var escaped = false
+        var pendingComma = false
+        for byte in data {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true; pendingComma = false
+            case UInt8(ascii: ","): pendingComma = true
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): if pendingComma { return true }
+            case 0x20, 0x09, 0x0A, 0x0D: break
+            default: pendingComma = false
+            }
+        }
+        return false
+    }
 }

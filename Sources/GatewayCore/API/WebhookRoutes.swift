@@ -20,7 +20,7 @@ struct WebhookRoutes {
             let id = try context.parameters.require("id")
             guard let uuid = UUID(uuidString: id),
                 let failure = try await store.removeWebhookFailure(id: uuid, organizationId: caller.organizationId)
-            else { throw APIError.notFound("webhook failure \(id)") }
+            else { throw APIError.notFound("webhook failure") }
             webhooks.replay(failure)
             return try jsonResponse(Replayed(replayed: true), status: .accepted)
         }

@@ -23,6 +23,9 @@ struct AccountService: Sendable {
     /// Starts connecting, or — for an account of the same platform and phone that awaits a code
     /// or password — completes the step with what the body carries.
     func connect(_ body: ConnectBody, by caller: Principal) async throws -> (Account, loginUrl: String?) {
+        if let config = body.config, config.objectValue == nil {
+            throw APIError.validation("config", "config must be an object")
+        }
         guard !body.platform.isEmpty, plugins.platforms.contains(body.platform) else {
             throw APIError.validation(
                 "platform", "no plugin for platform \"\(body.platform)\" is loaded (loaded: \(plugins.platforms.joined(separator: ", ")))")
@@ -106,7 +109,7 @@ struct AccountService: Sendable {
     /// The caller's account, or 404.
     func find(_ id: String, for caller: Principal) async throws -> Account {
         guard let account = try await accounts.account(id), account.organizationId == caller.organizationId else {
-            throw APIError.notFound("account \(id)")
+            throw APIError.notFound("account")
         }
         return account
     }

@@ -84,7 +84,7 @@ struct MessagingService: Sendable {
 
     func message(_ id: String, for caller: Principal) async throws -> Message {
         guard let uuid = UUID(uuidString: id), let message = try await store.message(id: uuid, organizationId: caller.organizationId)
-        else { throw APIError.notFound("message \(id)") }
+        else { throw APIError.notFound("message") }
         return message
     }
 
@@ -93,7 +93,7 @@ struct MessagingService: Sendable {
         if let accountId { _ = try await accounts.find(accountId, for: caller) }
         guard case .markedRead(let counts) = try await store.write([
             .markChatRead(organizationId: caller.organizationId, chatId: chatId, accountId: accountId)
-        ]).first else { throw APIError.notFound("chat \(chatId)") }
+        ]).first else { throw APIError.notFound("chat") }
         for accountId in counts.keys {
             guard let account = try? await accounts.find(accountId, for: caller), account.status == .connected,
                 plugins.capabilities(of: account.platform)?.contains("mark_read") == true

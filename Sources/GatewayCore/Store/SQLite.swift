@@ -172,9 +172,11 @@ final class SQLiteStatement {
         return false
     }
 
+    /// The column's text, by length (text may contain NUL characters).
     func string(_ column: Int32) -> String? {
         guard let text = sqlite3_column_text(statement, column) else { return nil }
-        return String(cString: text)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeRawBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     func int(_ column: Int32) -> Int? {
