@@ -1,6 +1,7 @@
 import Foundation
 import GatewayModel
 import Hummingbird
+import NIOCore
 
 extension Request {
     /// The JSON object body decoded as `T`: 413 over `limit`, `invalid_json` for anything that
@@ -15,6 +16,9 @@ extension Request {
         do {
             buffer = try await request.collectBody(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "payload_too_large", "the request body is larger than \(limit) bytes")
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no Content-Length) that grows past the limit.
             throw APIError(.contentTooLarge, "payload_too_large", "the request body is larger than \(limit) bytes")
         }
         var data = Data(buffer: buffer)
