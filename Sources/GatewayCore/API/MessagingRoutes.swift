@@ -17,23 +17,6 @@ struct MessagingRoutes {
         var pagination: PaginationResource
     }
     private struct MarkReadBody: Decodable { var bdAccountId: String? }
-
-    /// POST /api/messaging/send names the channel explicitly (the account route does not).
-    private struct SendRequestBody: Decodable {
-        var channel: String
-        var channelId: String
-        var content: String
-        var bdAccountId: String
-        var contactId: String?
-        var replyTo: String?
-        var idempotencyKey: String?
-
-        var send: MessagingService.SendBody {
-            .init(
-                channel: channel, channelId: channelId, content: content, bdAccountId: bdAccountId, contactId: contactId,
-                replyTo: replyTo, idempotencyKey: idempotencyKey)
-        }
-    }
     private struct MarkReadResult: Encodable {
         var success: Bool
         var updated: Int
@@ -66,8 +49,10 @@ struct MessagingRoutes {
         }
         group.post("send") { request, context in
             let caller = try context.caller()
-            let body = try await request.decodeJSON(SendRequestBody.self, limit: bodyLimit)
-            let (message, created) = try await messaging.send(body.send, by: caller)
+            let body = try await request.decodeJSON(MessagingService.SendBody.self, limit: bodyLimit)
+            // This route names the channel explicitly (the account route does not).
+            guard body.channel != nil else { throw APIError.validation("channel", "missing field \"channel\"") }
+            let (message, created) = try await messaging.send(body, by: caller)
             return try jsonResponse(message, status: created ? .created : .ok)
         }
         group.get("chats") { request, context in
