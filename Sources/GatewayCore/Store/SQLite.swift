@@ -107,6 +107,7 @@ final class SQLiteStatement {
     deinit { sqlite3_finalize(statement) }
 
     func reset() {
+        hasRow = false
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
     }
@@ -163,10 +164,14 @@ final class SQLiteStatement {
         guard result == SQLITE_DONE || result == SQLITE_ROW else { throw connection.lastError(result) }
     }
 
+    /// Whether the last `step` stopped on a row.
+    private(set) var hasRow = false
+
     /// Advances to the next row; false at the end.
     func step() throws -> Bool {
         let result = sqlite3_step(statement)
-        if result == SQLITE_ROW { return true }
+        hasRow = result == SQLITE_ROW
+        if hasRow { return true }
         sqlite3_reset(statement)
         guard result == SQLITE_DONE else { throw connection.lastError(result) }
         return false

@@ -31,122 +31,64 @@ extension SQLiteStore {
     }
 
     public func messages(_ query: MessageQuery) async throws -> Page<Message> {
-        var conditions = ["organization_id = ?"]
-        var values: [SQLiteValue] = [.text(query.organizationId)]
-        func add(_ condition: String, _ value: SQLiteValue) {
-            conditions.append(condition)
-            values.append(value)
-        }
-        if let channel = query.channel { add("channel = ?", .text(channel)) }
-        if let account = query.accountId { add("account_id = ?", .text(account)) }
-        if let chat = query.chatId { add("chat_id = ?", .text(chat)) }
-        if let contact = query.contactId { add("contact_id = ?", .text(contact)) }
-        if let direction = query.direction { add("direction = ?", .text(direction.rawValue)) }
-        if let status = query.status { add("status = ?", .text(status.rawValue)) }
-        if let unread = query.unread { add("is_read = ?", .int(unread ? 0 : 1)) }
-        if let from = query.from { add("created_at >= ?", .double(from.timeIntervalSince1970)) }
-        if let to = query.to { add("created_at <= ?", .double(to.timeIntervalSince1970)) }
+        var filter = SQLFilter("organization_id = ?", .text(query.organizationId))
+        if let channel = query.channel { filter.add("channel = ?", .text(channel)) }
+        if let account = query.accountId { filter.add("account_id = ?", .text(account)) }
+        if let chat = query.chatId { filter.add("chat_id = ?", .text(chat)) }
+        if let contact = query.contactId { filter.add("contact_id = ?", .text(contact)) }
+        if let direction = query.direction { filter.add("direction = ?", .text(direction.rawValue)) }
+        if let status = query.status { filter.add("status = ?", .text(status.rawValue)) }
+        if let unread = query.unread { filter.add("is_read = ?", .int(unread ? 0 : 1)) }
+        if let from = query.from { filter.add("created_at >= ?", .double(from.timeIntervalSince1970)) }
+        if let to = query.to { filter.add("created_at <= ?", .double(to.timeIntervalSince1970)) }
         if let search = query.search, !search.isEmpty {
             let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
-            add("text LIKE ? ESCAPE '\\'", .text("%\(escaped)%"))
+            filter.add("text LIKE ? ESCAPE '\\'", .text("%\(escaped)%"))
         }
-        let filter = conditions.joined(separator: " AND ")
         return try read { reader in
-            var pageConditions = conditions
-            var pageValues = values
-            var offset = 0
-            var total: Int?
-            switch query.paging {
-            case .cursor(let cursor):
-                if let cursor {
-                    guard let parts = Cursor.decode(cursor, parts: 2), let time = Double(parts[0]), let seq = Int(parts[1]) else {
-                        throw InvalidQuery(field: "cursor", message: "cursor is not one this server issued")
-                    }
-                    pageConditions.append("(created_at < ? OR (created_at = ? AND seq < ?))")
-                    pageValues += [.double(time), .double(time), .int(seq)]
-                }
-            case .page(let page):
-                offset = (page - 1) * query.limit
-                let count = try reader.prepare("SELECT COUNT(*) FROM messages WHERE \(filter)")
-                count.bind(values)
-                total = try count.step() ? count.int(0) : 0
-                count.reset()
+            let window = try PageWindow(query.paging, limit: query.limit, filter: filter, table: "messages", on: reader) { parts in
+                guard parts.count == 2, let time = Double(parts[0]), let seq = Int(parts[1]) else { return nil }
+                return ("(created_at < ? OR (created_at = ? AND seq < ?))", [.double(time), .double(time), .int(seq)])
             }
             let statement = try reader.prepare("""
-                SELECT \(Self.messageColumns) FROM messages WHERE \(pageConditions.joined(separator: " AND "))
+                SELECT \(Self.messageColumns) FROM messages WHERE \(window.filter.sql)
                 ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?
                 """)
-            statement.bind(pageValues + [.int(query.limit + 1), .int(offset)])
+            statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
             var items: [Message] = []
-            var hasMore = false
-            var lastKey = ""
-            while try statement.step() {
-                if items.count == query.limit {
-                    hasMore = true
-                    statement.reset()
-                    break
-                }
+            var lastKey: [String] = []
+            while try statement.step(), items.count < query.limit {
                 items.append(Self.message(from: statement))
-                lastKey = "\(statement.double(19) ?? 0)\u{1}\(statement.int(0) ?? 0)"
+                lastKey = [String(statement.double(19) ?? 0), String(statement.int(0) ?? 0)]
             }
-            let next = hasMore && total == nil ? Cursor.encode(lastKey.components(separatedBy: "\u{1}")) : nil
-            return Page(items: items, nextCursor: next, total: total, hasMore: hasMore)
+            return window.page(items, lastKey: lastKey, hasMore: try Self.stepped(statement))
         }
     }
 
     public func chats(_ query: ChatQuery) async throws -> Page<Chat> {
-        var conditions = ["c.organization_id = ?"]
-        var values: [SQLiteValue] = [.text(query.organizationId)]
-        if let channel = query.channel {
-            conditions.append("c.channel = ?")
-            values.append(.text(channel))
-        }
-        if let account = query.accountId {
-            conditions.append("c.account_id = ?")
-            values.append(.text(account))
-        }
-        if query.unreadOnly { conditions.append("c.unread_count > 0") }
-        let filter = conditions.joined(separator: " AND ")
+        var filter = SQLFilter("c.organization_id = ?", .text(query.organizationId))
+        if let channel = query.channel { filter.add("c.channel = ?", .text(channel)) }
+        if let account = query.accountId { filter.add("c.account_id = ?", .text(account)) }
+        if query.unreadOnly { filter.add("c.unread_count > 0") }
         return try read { reader in
-            var pageConditions = conditions
-            var pageValues = values
-            var offset = 0
-            var total: Int?
-            switch query.paging {
-            case .cursor(let cursor):
-                if let cursor {
-                    guard let parts = Cursor.decode(cursor, parts: 3), let time = Double(parts[0]) else {
-                        throw InvalidQuery(field: "cursor", message: "cursor is not one this server issued")
-                    }
-                    pageConditions.append("""
-                        (c.last_activity < ? OR (c.last_activity = ? AND (c.account_id < ? OR (c.account_id = ? AND c.chat_id < ?))))
-                        """)
-                    pageValues += [.double(time), .double(time), .text(parts[1]), .text(parts[1]), .text(parts[2])]
-                }
-            case .page(let page):
-                offset = (page - 1) * query.limit
-                let count = try reader.prepare("SELECT COUNT(*) FROM chats c WHERE \(filter)")
-                count.bind(values)
-                total = try count.step() ? count.int(0) : 0
-                count.reset()
+            let window = try PageWindow(query.paging, limit: query.limit, filter: filter, table: "chats c", on: reader) { parts in
+                guard parts.count == 3, let time = Double(parts[0]) else { return nil }
+                return (
+                    "(c.last_activity < ? OR (c.last_activity = ? AND (c.account_id < ? OR (c.account_id = ? AND c.chat_id < ?))))",
+                    [.double(time), .double(time), .text(parts[1]), .text(parts[1]), .text(parts[2])]
+                )
             }
             let statement = try reader.prepare("""
                 SELECT c.account_id, c.chat_id, c.organization_id, c.channel, c.kind, c.title, c.unread_count,
                     c.last_activity, m.\(Self.messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm."))
                 FROM chats c LEFT JOIN messages m ON m.id = c.last_message_id
-                WHERE \(pageConditions.joined(separator: " AND "))
+                WHERE \(window.filter.sql)
                 ORDER BY c.last_activity DESC, c.account_id DESC, c.chat_id DESC LIMIT ? OFFSET ?
                 """)
-            statement.bind(pageValues + [.int(query.limit + 1), .int(offset)])
+            statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
             var items: [Chat] = []
-            var hasMore = false
-            while try statement.step() {
-                if items.count == query.limit {
-                    hasMore = true
-                    statement.reset()
-                    break
-                }
+            while try statement.step(), items.count < query.limit {
                 let lastMessage = statement.string(9) == nil ? nil : Self.message(from: statement, at: 8)
                 items.append(Chat(
                     organizationId: statement.string(2) ?? "", channel: statement.string(3) ?? "",
@@ -155,11 +97,16 @@ extension SQLiteStore {
                     unreadCount: statement.int(6) ?? 0, lastMessage: lastMessage,
                     lastActivity: statement.double(7).map(Date.init(timeIntervalSince1970:))))
             }
-            let next = hasMore && total == nil ? items.last.map {
-                Cursor.encode([String($0.lastActivity?.timeIntervalSince1970 ?? 0), $0.accountId, $0.chatId])
-            } : nil
-            return Page(items: items, nextCursor: next, total: total, hasMore: hasMore)
+            let lastKey = items.last.map { [String($0.lastActivity?.timeIntervalSince1970 ?? 0), $0.accountId, $0.chatId] } ?? []
+            return window.page(items, lastKey: lastKey, hasMore: try Self.stepped(statement))
         }
+    }
+
+    /// After a `while step(), items.count < limit` loop: whether the loop stopped on a row (the
+    /// LIMIT+1 one, meaning there is more); resets the statement either way.
+    static func stepped(_ statement: SQLiteStatement) throws -> Bool {
+        defer { statement.reset() }
+        return statement.hasRow
     }
 
     public func chatExists(organizationId: String, chatId: String) async throws -> Bool {

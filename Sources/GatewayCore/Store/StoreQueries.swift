@@ -96,12 +96,11 @@ enum Cursor {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    static func decode(_ cursor: String, parts: Int) -> [String]? {
+    static func decode(_ cursor: String) -> [String]? {
         var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
-        let fields = text.components(separatedBy: "\u{1}")
-        return fields.count == parts ? fields : nil
+        return text.components(separatedBy: "\u{1}")
     }
 }
 
@@ -109,4 +108,63 @@ enum Cursor {
 public struct InvalidQuery: Error, Sendable {
     public var field: String
     public var message: String
+}
+
+/// WHERE conditions and the values they bind, in order.
+struct SQLFilter {
+    private(set) var conditions: [String] = []
+    private(set) var values: [SQLiteValue] = []
+
+    init(_ condition: String, _ values: SQLiteValue...) {
+        add(condition, values: values)
+    }
+
+    mutating func add(_ condition: String, _ values: SQLiteValue...) {
+        add(condition, values: values)
+    }
+
+    mutating func add(_ condition: String, values newValues: [SQLiteValue]) {
+        conditions.append(condition)
+        values += newValues
+    }
+
+    var sql: String { conditions.joined(separator: " AND ") }
+}
+
+/// Where a listing page starts: after a cursor (the sort key of the last row shown), or at a
+/// page number's offset (then with the total count).
+struct PageWindow {
+    var filter: SQLFilter
+    var offset = 0
+    var total: Int?
+    let limit: Int
+
+    /// `after` turns a cursor's parts into the condition "sorts after this key" (nil: not ours).
+    init(
+        _ paging: PageRequest, limit: Int, filter: SQLFilter, table: String, on connection: SQLiteConnection,
+        after: ([String]) -> (String, [SQLiteValue])?
+    ) throws {
+        self.filter = filter
+        self.limit = limit
+        switch paging {
+        case .cursor(nil):
+            break
+        case .cursor(let cursor?):
+            guard let parts = Cursor.decode(cursor), let (condition, values) = after(parts) else {
+                throw InvalidQuery(field: "cursor", message: "cursor is not one this server issued")
+            }
+            self.filter.add(condition, values: values)
+        case .page(let page):
+            offset = (page - 1) * limit
+            let count = try connection.prepare("SELECT COUNT(*) FROM \(table) WHERE \(filter.sql)")
+            count.bind(filter.values)
+            total = try count.step() ? count.int(0) : 0
+            count.reset()
+        }
+    }
+
+    func page<Item>(_ items: [Item], lastKey: [String], hasMore: Bool) -> Page<Item> {
+        let next = hasMore && total == nil && !lastKey.isEmpty ? Cursor.encode(lastKey) : nil
+        return Page(items: items, nextCursor: next, total: total, hasMore: hasMore)
+    }
 }
