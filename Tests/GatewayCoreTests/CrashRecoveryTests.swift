@@ -5,7 +5,7 @@ import Testing
 
 /// kill -9 of a real gateway process in the middle of an ingest burst.
 @Suite(.serialized) struct CrashRecoveryTests {
-    static let total = 300_000
+    static let total = 100_000
 
     @Test func everyAcknowledgedMessageSurvivesKillNineAndNoneIsStoredTwice() async throws {
         let directory = try TemporaryDirectory()
@@ -18,7 +18,7 @@ import Testing
                 path: \(BuildProducts.directory)/libLoopbackChannel.so
                 config:
                   accounts: [{accountId: acc-1, organizationId: org-1}]
-                  burst: {accountId: acc-1, count: \(Self.total), chats: 50}
+                  burst: {accountId: acc-1, count: \(Self.total), chats: 50, ratePerSecond: 10000}
             logging: {level: warning}
             """)
 

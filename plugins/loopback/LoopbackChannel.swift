@@ -47,7 +47,18 @@ final class LoopbackChannel: Channel, @unchecked Sendable {
                 organizationId: declared.organizationId)))
         }
         if let burst = settings.burst {
-            emitBurst(EmitRequest(accountId: burst.accountId, count: burst.count, chats: burst.chats, start: burst.start))
+            // Paced in slices of 1,000 when a rate is set, so tests can act in the middle of it.
+            let slice = burst.ratePerSecond == nil ? burst.count : 1_000
+            var next = burst.start ?? 0
+            let end = next + burst.count
+            while next < end, !stopping.isSet {
+                let count = min(slice, end - next)
+                emitBurst(EmitRequest(accountId: burst.accountId, count: count, chats: burst.chats, start: next))
+                next += count
+                if let rate = burst.ratePerSecond, rate > 0 {
+                    try? await Task.sleep(for: .milliseconds(count * 1000 / rate))
+                }
+            }
         }
     }
 
@@ -169,6 +180,7 @@ struct LoopbackSettings: Decodable {
         var count: Int
         var chats: Int?
         var start: Int?
+        var ratePerSecond: Int?
     }
     var accounts: [DeclaredAccount]?
     var burst: Burst?
