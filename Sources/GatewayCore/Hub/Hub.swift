@@ -159,8 +159,8 @@ public final class Hub: Sendable {
             state.lastAppPong = now
             state.lastAppPing = now
         }
-        join(connection, room: "org:\(principal.organizationId)")
-        join(connection, room: "user:\(principal.userId)")
+        join(connection, room: "org:\(principal.organizationId)", organization: principal.organizationId)
+        join(connection, room: "user:\(principal.userId)", organization: principal.organizationId)
 
         let offset = auth?["offset"]?.intValue
         let missed = offset.flatMap { offset in
@@ -178,12 +178,19 @@ public final class Hub: Sendable {
         logger.info("connected \(connection.socketId) user \(principal.userId) org \(principal.organizationId)")
     }
 
-    private func join(_ connection: HubConnection, room: String) {
+    /// Room names are per organization: `chat:42` of one organization is not another's.
+    private static func key(_ room: String, organization: String) -> String {
+        organization + "\u{1}" + room
+    }
+
+    private func join(_ connection: HubConnection, room: String, organization: String) {
+        let room = Self.key(room, organization: organization)
         connection.state.withLock { _ = $0.rooms.insert(room) }
         state.withLock { _ = $0.rooms[room, default: []].insert(connection.sid) }
     }
 
-    private func leave(_ connection: HubConnection, room: String) {
+    private func leave(_ connection: HubConnection, room: String, organization: String) {
+        let room = Self.key(room, organization: organization)
         connection.state.withLock { _ = $0.rooms.remove(room) }
         state.withLock { state in
             state.rooms[room]?.remove(connection.sid)
@@ -229,10 +236,10 @@ public final class Hub: Sendable {
                 return answer("error", ["code": .string(refusal.code), "message": .string(refusal.message), "room": .string(room)])
             }
             if name == "subscribe" {
-                join(connection, room: room)
+                join(connection, room: room, organization: principal.organizationId)
                 answer("subscribed", ["room": .string(room)])
             } else {
-                leave(connection, room: room)
+                leave(connection, room: room, organization: principal.organizationId)
                 answer("unsubscribed", ["room": .string(room)])
             }
         default:
@@ -274,6 +281,7 @@ public final class Hub: Sendable {
     func publish(_ event: GatewayEvent) {
         var rooms = ["org:\(event.organizationId)", "bd-account:\(event.accountId)"]
         if let chat = event.chatId { rooms.append("chat:\(chat)") }
+        rooms = rooms.map { Self.key($0, organization: event.organizationId) }
         let now = ContinuousClock.now
         let window = Duration.seconds(config.recoveryWindowSeconds)
         let (packet, targets) = state.withLock { state -> (String, [HubConnection]) in
