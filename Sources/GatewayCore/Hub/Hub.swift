@@ -166,7 +166,7 @@ public final class Hub: Sendable {
         let missed = offset.flatMap { offset in
             state.withLock { $0.logs[principal.organizationId] }.map {
                 $0.packets(after: offset, now: now, window: .seconds(config.recoveryWindowSeconds))
-            } ?? (offset >= offsetBase ? [] : nil)
+            } ?? nil
         }
         connection.send(SocketIOPacket(kind: .connect, data: ["sid": .string(connection.socketId)]))
         connection.send(SocketIOPacket.event("connected", [

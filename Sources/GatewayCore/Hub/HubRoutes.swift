@@ -114,10 +114,6 @@ struct HubRoutes {
                 }
                 try await outbound.close(.normalClosure, reason: nil)
             }
-            defer {
-                hub.close(connection, reason: "transport closed")
-                writer.cancel()
-            }
             do {
                 while let message = try await messages.next() {
                     guard case .text(let text) = message else {
@@ -131,6 +127,8 @@ struct HubRoutes {
             } catch {
                 hub.close(connection, reason: "transport error: \(error)")
             }
+            // Closing the session closes its outbox, which ends the writer.
+            hub.close(connection, reason: "transport closed")
             _ = await writer.result
         }
         return router
