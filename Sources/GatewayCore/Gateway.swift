@@ -21,6 +21,7 @@ public final class Gateway: Sendable {
     public let authenticator: any Authenticator
     public let hub: Hub
     private let hubTasks = Mutex<[Task<Void, Never>]>([])
+    private let statsCache = Mutex<(StoreStats, ContinuousClock.Instant)?>(nil)
     let logger: Logger
     private let startedAt = Date()
     private let ingestTask = Mutex<Task<Void, Never>?>(nil)
@@ -77,7 +78,7 @@ public final class Gateway: Sendable {
     public func health() async -> HealthReport {
         var storeHealth = HealthReport.StoreHealth(status: "ok", backend: "sqlite")
         do {
-            let stats = try await store.stats()
+            let stats = try await cachedStoreStats()
             storeHealth.backend = stats.backend
             storeHealth.messages = stats.messages
             storeHealth.chats = stats.chats
@@ -94,6 +95,16 @@ public final class Gateway: Sendable {
             plugins: plugins, store: storeHealth,
             pipeline: .init(backlog: pipeline.backlog, droppedBusEvents: bus.droppedCount),
             hub: .init(connections: connections.total, connectionsPerOrganization: connections.perOrganization))
+    }
+
+    /// Store counts for /health, at most a second old: counting a large table on every probe of
+    /// a load balancer would make the health check the most expensive endpoint.
+    private func cachedStoreStats() async throws -> StoreStats {
+        let now = ContinuousClock.now
+        if let (stats, at) = statsCache.withLock({ $0 }), at.duration(to: now) < .seconds(1) { return stats }
+        let stats = try await store.stats()
+        statsCache.withLock { $0 = (stats, now) }
+        return stats
     }
 
     /// Starts the pipeline, then loads and opens the plugins.

@@ -53,15 +53,20 @@ import Testing
     @Test func recoveryLogReplaysWhatWasMissed() {
         var log = RecoveryLog()
         let start = ContinuousClock.now
+        let account = Account(id: "a", organizationId: "o", platform: "loopback", status: .connected, createdAt: Date())
+        let event = GatewayEvent(type: .accountStatus, organizationId: "o", data: .account(account))
         for offset in 101...105 {
-            log.append(.init(offset: offset, time: start, packet: "p\(offset)"), window: .seconds(120), limit: 3)
+            log.append(.init(offset: offset, time: start, event: event), window: .seconds(120), limit: 3)
         }
-        #expect(log.packets(after: 103, now: start, window: .seconds(120)) == ["p104", "p105"])
-        #expect(log.packets(after: 105, now: start, window: .seconds(120)) == [])
-        #expect(log.packets(after: 102, now: start, window: .seconds(120)) == ["p103", "p104", "p105"])
-        #expect(log.packets(after: 101, now: start, window: .seconds(120)) == nil, "p102 is no longer kept")
-        #expect(log.packets(after: 200, now: start, window: .seconds(120)) == nil, "an offset from the future")
-        #expect(log.packets(after: 104, now: start + .seconds(121), window: .seconds(120)) == nil, "past the window")
+        func offsets(after offset: Int, at now: ContinuousClock.Instant = start) -> [Int]? {
+            log.events(after: offset, now: now, window: .seconds(120))?.map(\.offset)
+        }
+        #expect(offsets(after: 103) == [104, 105])
+        #expect(offsets(after: 105) == [])
+        #expect(offsets(after: 102) == [103, 104, 105])
+        #expect(offsets(after: 101) == nil, "102 is no longer kept")
+        #expect(offsets(after: 200) == nil, "an offset from the future")
+        #expect(offsets(after: 104, at: start + .seconds(121)) == nil, "past the window")
     }
 
     @Test func rateLimiterRefusesPastTheLimit() {

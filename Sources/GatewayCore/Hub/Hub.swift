@@ -165,7 +165,7 @@ public final class Hub: Sendable {
         let offset = auth?["offset"]?.intValue
         let missed = offset.flatMap { offset in
             state.withLock { $0.logs[principal.organizationId] }.map {
-                $0.packets(after: offset, now: now, window: .seconds(config.recoveryWindowSeconds))
+                $0.events(after: offset, now: now, window: .seconds(config.recoveryWindowSeconds))
             } ?? nil
         }
         connection.send(SocketIOPacket(kind: .connect, data: ["sid": .string(connection.socketId)]))
@@ -174,7 +174,7 @@ public final class Hub: Sendable {
             "email": principal.email.map(JSONValue.string) ?? .null, "role": .string(principal.role),
             "socketId": .string(connection.socketId), "recovered": .bool(missed != nil && offset != nil),
         ]))
-        for packet in missed ?? [] { connection.outbox.push(packet) }
+        for entry in missed ?? [] { connection.outbox.push(Self.eventPacket(entry.event, offset: entry.offset)) }
         logger.info("connected \(connection.socketId) user \(principal.userId) org \(principal.organizationId)")
     }
 
@@ -284,16 +284,17 @@ public final class Hub: Sendable {
         rooms = rooms.map { Self.key($0, organization: event.organizationId) }
         let now = ContinuousClock.now
         let window = Duration.seconds(config.recoveryWindowSeconds)
-        let (packet, targets) = state.withLock { state -> (String, [HubConnection]) in
+        let (offset, targets) = state.withLock { state -> (Int, [HubConnection]) in
             let offset = max(state.offsets[event.organizationId] ?? offsetBase, offsetBase) + 1
             state.offsets[event.organizationId] = offset
-            let packet = Self.eventPacket(event, offset: offset)
             state.logs[event.organizationId, default: RecoveryLog()].append(
-                .init(offset: offset, time: now, packet: packet), window: window, limit: config.recoveryMaxEvents)
+                .init(offset: offset, time: now, event: event), window: window, limit: config.recoveryMaxEvents)
             var sids = Set<String>()
             for room in rooms { sids.formUnion(state.rooms[room] ?? []) }
-            return (packet, sids.compactMap { state.connections[$0] })
+            return (offset, sids.compactMap { state.connections[$0] })
         }
+        guard !targets.isEmpty else { return }
+        let packet = Self.eventPacket(event, offset: offset)
         for connection in targets where !connection.outbox.push(packet) {
             close(connection, reason: "client too slow (outbox full)")
         }

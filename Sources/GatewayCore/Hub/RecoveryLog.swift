@@ -1,4 +1,5 @@
 import Foundation
+import GatewayModel
 
 /// The recent events of one organization, by offset, for missed-event recovery: bounded by
 /// age (the recovery window) and by count.
@@ -6,7 +7,8 @@ struct RecoveryLog: Sendable {
     struct Entry: Sendable {
         var offset: Int
         var time: ContinuousClock.Instant
-        var packet: String
+        /// Encoded only when replayed: most events are never asked for again.
+        var event: GatewayEvent
     }
 
     private(set) var entries: [Entry] = []
@@ -22,13 +24,13 @@ struct RecoveryLog: Sendable {
         }
     }
 
-    /// Packets after `offset`, in order — or nil when events after it may have been dropped
+    /// Events after `offset`, in order — or nil when events after it may have been dropped
     /// (the offset is older than what is kept, or from the future).
-    func packets(after offset: Int, now: ContinuousClock.Instant, window: Duration) -> [String]? {
+    func events(after offset: Int, now: ContinuousClock.Instant, window: Duration) -> [Entry]? {
         let live = entries[head...].drop { $0.time < now - window }
         guard let newest = live.last?.offset else { return offset == lastOffset ? [] : nil }
         guard offset <= newest, let first = live.first?.offset, offset >= first - 1 else { return nil }
-        return live.filter { $0.offset > offset }.map(\.packet)
+        return live.filter { $0.offset > offset }
     }
 
     /// The offset of the newest event ever appended (0 if none).
