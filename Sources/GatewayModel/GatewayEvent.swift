@@ -184,7 +184,7 @@ public enum ISO8601 {
     /// Formats with gmtime_r: every API answer formats two dates per message, and Foundation's
     /// format styles cost microseconds each.
     public static func format(_ date: Date) -> String {
-        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
         var seconds = time_t(Int64((milliseconds / 1000).rounded(.down)))
         let millis = Int(milliseconds - Double(seconds) * 1000)
         var parts = tm()

@@ -69,6 +69,19 @@ struct PaginationResource: Encodable {
     }
 }
 
+extension PaginationResource {
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.field("limit", limit)
+            w.field("hasMore", hasMore)
+            w.field("nextCursor", nextCursor)
+            w.field("page", page)
+            w.field("total", total)
+            w.field("totalPages", totalPages)
+        }
+    }
+}
+
 struct WebhookFailureResource: Encodable {
     var id: String
     var url: String

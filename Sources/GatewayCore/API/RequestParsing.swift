@@ -104,6 +104,13 @@ struct Query {
     }
 }
 
+/// A response of JSON bytes written by `JSONWriter`.
+func jsonResponse(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+    Response(
+        status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
 /// A JSON response in the gateway's form (ISO-8601 dates with milliseconds).
 func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
     let body = try JSONEncoder.gateway().encode(value)

@@ -302,9 +302,9 @@ public final class Hub: Sendable {
 
     /// `42["event",{id,type,organizationId,data,timestamp,offset}]` as an Engine.IO packet.
     static func eventPacket(_ event: GatewayEvent, offset: Int) -> String {
-        var body = (try? JSONEncoder.gateway().encode(event)) ?? Data("{}".utf8)
-        body.removeLast()  // the closing brace: append the offset field
-        return "42[\"event\"," + String(decoding: body, as: UTF8.self) + ",\"offset\":\(offset)}]"
+        var writer = JSONWriter(capacity: 1024)
+        writer.write(event, offset: offset)
+        return "42[\"event\"," + String(decoding: writer.bytes, as: UTF8.self) + "]"
     }
 
     // MARK: - Heartbeats

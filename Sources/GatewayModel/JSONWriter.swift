@@ -1,0 +1,131 @@
+import Foundation
+
+/// Writes JSON bytes directly, without the Encoder machinery, for the hot paths: plugin events
+/// (ChannelKit), API listings and hub events. Output is plain RFC 8259 JSON; the types' Codable
+/// conformances stay the reference (tests compare both).
+public struct JSONWriter: Sendable {
+    private var needsComma = false
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func object(_ body: (inout JSONWriter) -> Void) {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+        body(&self)
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    public mutating func array<T>(_ items: [T], _ element: (inout JSONWriter, T) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            needsComma = false
+            element(&self, item)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    public mutating func key(_ name: String) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// A string field; nil values are left out.
+    public mutating func field(_ name: String, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+        needsComma = true
+    }
+
+    public mutating func number(_ value: Double) {
+        if value.isFinite {
+            if value == value.rounded(), abs(value) < 1e15 {
+                bytes.append(contentsOf: String(Int64(value)).utf8)
+            } else {
+                bytes.append(contentsOf: String(value).utf8)
+            }
+        } else {
+            bytes.append(contentsOf: "null".utf8)
+        }
+        needsComma = true
+    }
+
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let flag): bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .number(let amount): number(amount)
+        case .string(let text): string(text)
+        case .array(let items): array(items) { w, item in w.value(item) }
+        case .object(let members):
+            object { w in
+                for (name, member) in members.sorted(by: { $0.key < $1.key }) {
+                    w.key(name)
+                    w.value(member)
+                }
+            }
+        }
+        needsComma = true
+    }
+
+    /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.
+    public mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    public mutating func field(_ name: String, _ value: Bool) {
+        key(name)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        needsComma = true
+    }
+
+    /// Optional fields (here and below) are left out when nil, as Codable's encodeIfPresent does.
+    public mutating func field(_ name: String, _ value: Int?) {
+        guard let value else { return }
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+        needsComma = true
+    }
+
+    /// An ISO-8601 date with milliseconds, the API's date form.
+    public mutating func field(_ name: String, _ date: Date?) {
+        guard let date else { return }
+        field(name, ISO8601.format(date))
+    }
+
+    /// `null` for a missing value (for fields the API always includes).
+    public mutating func null(_ name: String) {
+        key(name)
+        bytes.append(contentsOf: "null".utf8)
+        needsComma = true
+    }
+
+    /// Splices already-encoded JSON in as the next value.
+    public mutating func raw(_ json: [UInt8]) {
+        bytes.append(contentsOf: json)
+        needsComma = true
+    }
+}
