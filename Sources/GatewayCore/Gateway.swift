@@ -68,7 +68,8 @@ public final class Gateway: Sendable {
         Application(
             router: HTTPRoutes.build(gateway: self, metrics: metrics),
             server: .http1WebSocketUpgrade(
-                webSocketRouter: HubRoutes(hub: hub, corsOrigins: config.server.corsOrigins).webSocketRouter()),
+                webSocketRouter: HubRoutes(hub: hub, corsOrigins: config.server.corsOrigins).webSocketRouter(),
+                configuration: .init(ws: .init(maxFrameSize: config.hub.maxPayload, validateUTF8: true))),
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "ChannelGateway"),
             services: [GatewayService(gateway: self)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

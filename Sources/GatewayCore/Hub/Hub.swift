@@ -159,23 +159,26 @@ public final class Hub: Sendable {
             state.lastAppPong = now
             state.lastAppPing = now
         }
-        join(connection, room: "org:\(principal.organizationId)", organization: principal.organizationId)
-        join(connection, room: "user:\(principal.userId)", organization: principal.organizationId)
-
+        // Under the hub's lock, so no live event can slip in between: join the automatic rooms,
+        // answer CONNECT and `connected`, then replay what the client missed, in offset order.
         let offset = auth?["offset"]?.intValue
-        let missed = offset.flatMap { offset in
-            state.withLock { $0.logs[principal.organizationId] }.map {
-                $0.events(after: offset, now: now, window: .seconds(config.recoveryWindowSeconds))
-            } ?? nil
+        let organization = principal.organizationId
+        let rooms = [Self.key("org:\(organization)", organization: organization), Self.key("user:\(principal.userId)", organization: organization)]
+        connection.state.withLock { $0.rooms.formUnion(rooms) }
+        state.withLock { state in
+            for room in rooms { state.rooms[room, default: []].insert(connection.sid) }
+            let missed = offset.flatMap { offset in
+                state.logs[organization]?.events(after: offset, now: now, window: .seconds(config.recoveryWindowSeconds))
+            }
+            connection.send(SocketIOPacket(kind: .connect, data: ["sid": .string(connection.socketId)]))
+            connection.send(SocketIOPacket.event("connected", [
+                "userId": .string(principal.userId), "organizationId": .string(organization),
+                "email": principal.email.map(JSONValue.string) ?? .null, "role": .string(principal.role),
+                "socketId": .string(connection.socketId), "recovered": .bool(missed != nil),
+            ]))
+            for entry in missed ?? [] { connection.outbox.push(Self.eventPacket(entry.event, offset: entry.offset)) }
         }
-        connection.send(SocketIOPacket(kind: .connect, data: ["sid": .string(connection.socketId)]))
-        connection.send(SocketIOPacket.event("connected", [
-            "userId": .string(principal.userId), "organizationId": .string(principal.organizationId),
-            "email": principal.email.map(JSONValue.string) ?? .null, "role": .string(principal.role),
-            "socketId": .string(connection.socketId), "recovered": .bool(missed != nil && offset != nil),
-        ]))
-        for entry in missed ?? [] { connection.outbox.push(Self.eventPacket(entry.event, offset: entry.offset)) }
-        logger.info("connected \(connection.socketId) user \(principal.userId) org \(principal.organizationId)")
+        logger.info("connected \(connection.socketId) user \(principal.userId) org \(organization)")
     }
 
     /// Room names are per organization: `chat:42` of one organization is not another's.
@@ -284,20 +287,19 @@ public final class Hub: Sendable {
         rooms = rooms.map { Self.key($0, organization: event.organizationId) }
         let now = ContinuousClock.now
         let window = Duration.seconds(config.recoveryWindowSeconds)
-        let (offset, targets) = state.withLock { state -> (Int, [HubConnection]) in
+        // Pushed under the hub's lock: a connecting client's replay and live events stay in order.
+        let overflowing = state.withLock { state -> [HubConnection] in
             let offset = max(state.offsets[event.organizationId] ?? offsetBase, offsetBase) + 1
             state.offsets[event.organizationId] = offset
             state.logs[event.organizationId, default: RecoveryLog()].append(
                 .init(offset: offset, time: now, event: event), window: window, limit: config.recoveryMaxEvents)
             var sids = Set<String>()
             for room in rooms { sids.formUnion(state.rooms[room] ?? []) }
-            return (offset, sids.compactMap { state.connections[$0] })
+            guard !sids.isEmpty else { return [] }
+            let packet = Self.eventPacket(event, offset: offset)
+            return sids.compactMap { state.connections[$0] }.filter { !$0.outbox.push(packet) }
         }
-        guard !targets.isEmpty else { return }
-        let packet = Self.eventPacket(event, offset: offset)
-        for connection in targets where !connection.outbox.push(packet) {
-            close(connection, reason: "client too slow (outbox full)")
-        }
+        for connection in overflowing { close(connection, reason: "client too slow (outbox full)") }
     }
 
     /// `42["event",{id,type,organizationId,data,timestamp,offset}]` as an Engine.IO packet.

@@ -92,17 +92,28 @@ struct HubRoutes {
         router.ws("/socket.io") { request, _ in
             let query = request.uri.queryParameters
             guard query["EIO"] == "4", query["transport"] == "websocket" else { return .dontUpgrade }
-            if let sid = query["sid"], hub.connection(sid: String(sid)) == nil { return .dontUpgrade }
+            // Only a polling session can be upgraded, and only once.
+            if let sid = query["sid"] {
+                guard let session = hub.connection(sid: String(sid)), session.state.withLock({ $0.transport }) == .polling else {
+                    return .dontUpgrade
+                }
+            }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let maxPayload = hub.config.maxPayload
             var messages = inbound.messages(maxSize: maxPayload).makeAsyncIterator()
             let connection: HubConnection
-            if let sid = context.request.uri.queryParameters["sid"], let polling = hub.connection(sid: String(sid)) {
+            if let sid = context.request.uri.queryParameters["sid"] {
+                guard let polling = hub.connection(sid: String(sid)) else { return }
                 guard case .text(let probe) = try await messages.next(), probe == "2probe" else { return }
                 try await outbound.writeTextMessage("3probe")
                 guard case .text(let upgrade) = try await messages.next(), upgrade == "5" else { return }
-                polling.state.withLock { $0.transport = .websocket }
+                let upgraded = polling.state.withLock { state -> Bool in
+                    guard state.transport == .polling else { return false }
+                    state.transport = .websocket
+                    return true
+                }
+                guard upgraded else { return }
                 polling.outbox.interrupt()
                 connection = polling
             } else {
