@@ -12,7 +12,6 @@ started only by the tests that need them.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from pathlib import Path
@@ -20,18 +19,21 @@ from pathlib import Path
 import pytest
 
 from gateway_harness import (
+    SEED_ACCOUNT,
+    SEED_CHATS,
+    SEED_COUNT,
+    SEED_ORG,
     Client,
     GatewayProcess,
-    base_config,
     eventually,
     gateway_binary,
     make_token,
+    start_gateway,
 )
 
-SEED_ORG = "org-seed"
-SEED_ACCOUNT = "seed-acc"
-SEED_COUNT = 300
-SEED_CHATS = 6
+# `make test` collects Tests/api together with other suites that have their own conftest.py, and
+# pytest may then treat this file's fixtures as global: test modules import helpers from
+# gateway_harness (never from here), fixture names carry an `api` prefix, hooks act on our items.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,16 +43,25 @@ SEED_CHATS = 6
 _LOG_OFFSETS_KEY = pytest.StashKey[dict]()
 
 
+_HERE = Path(__file__).resolve().parent
+
+
+def _ours(item) -> bool:
+    """Hooks here may be seen by other suites collected in the same run: act on our items only."""
+    return Path(str(item.path)).resolve().parent == _HERE
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    item.stash[_LOG_OFFSETS_KEY] = {id(g): g.log_size() for g in GatewayProcess.running}
+    if _ours(item):
+        item.stash[_LOG_OFFSETS_KEY] = {id(g): g.log_size() for g in GatewayProcess.running}
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.failed and report.when in ("setup", "call"):
+    if report.failed and report.when in ("setup", "call") and _ours(item):
         offsets = item.stash.get(_LOG_OFFSETS_KEY, {})
         for gateway in list(GatewayProcess.running):
             since = offsets.get(id(gateway), 0)
@@ -65,21 +76,16 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def gateway_bin() -> Path:
+def api_gateway_bin() -> Path:
     return gateway_binary()
 
 
-def start_gateway(name: str, tmp_path_factory, binary: Path, **config_kw) -> GatewayProcess:
-    work = tmp_path_factory.mktemp(name)
-    return GatewayProcess(name, work, base_config(work, binary, **config_kw), binary).start()
-
-
 @pytest.fixture(scope="session")
-def main_gateway(tmp_path_factory, gateway_bin):
+def api_main_gateway(tmp_path_factory, api_gateway_bin):
     gateway = start_gateway(
         "main",
         tmp_path_factory,
-        gateway_bin,
+        api_gateway_bin,
         loopback_config={
             "accounts": [{"accountId": SEED_ACCOUNT, "organizationId": SEED_ORG}],
             "burst": {"accountId": SEED_ACCOUNT, "count": SEED_COUNT, "chats": SEED_CHATS},
@@ -90,15 +96,15 @@ def main_gateway(tmp_path_factory, gateway_bin):
 
 
 @pytest.fixture(scope="session")
-def api(main_gateway) -> Client:
+def api(api_main_gateway) -> Client:
     """A client of the main gateway without a token."""
-    return Client(main_gateway)
+    return Client(api_main_gateway)
 
 
 @pytest.fixture(scope="session")
-def seed(main_gateway):
+def seed(api_main_gateway):
     """The main gateway's seed organization, once its 300 burst messages are stored."""
-    client = Client(main_gateway, make_token(SEED_ORG, "admin"))
+    client = Client(api_main_gateway, make_token(SEED_ORG, "admin"))
 
     def stored() -> bool:
         reply = client.get("/api/messaging/messages", params={"bdAccountId": SEED_ACCOUNT, "limit": 1, "page": 1})
@@ -113,20 +119,9 @@ def seed(main_gateway):
 
 
 @pytest.fixture
-def org(main_gateway, request):
+def org(api_main_gateway, request):
     """A fresh organization on the main gateway: an admin client (its org id is `.org`)."""
     name = f"org-{re.sub(r'[^A-Za-z0-9]+', '-', request.node.name)[:40]}-{time.monotonic_ns() % 10_000_000}"
-    client = Client(main_gateway, make_token(name, "admin"))
+    client = Client(api_main_gateway, make_token(name, "admin"))
     client.org = name  # type: ignore[attr-defined]
     return client
-
-
-def client_for(gateway: GatewayProcess, org: str, role: str | None = "admin", **claims) -> Client:
-    client = Client(gateway, make_token(org, role, **claims))
-    client.org = org  # type: ignore[attr-defined]
-    return client
-
-
-@pytest.fixture(scope="session")
-def session_start() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)

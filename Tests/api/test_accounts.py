@@ -279,9 +279,11 @@ def test_c_echo_platform(org):
     assert echo[0]["externalId"] == "echo-" + message["externalId"]
 
 
-def test_unknown_platform_is_503(org):
-    reply = org.connect({"platform": "no-such-platform"}, expect=503)
-    assert_error_shape(reply, "channel_unavailable")
+def test_unknown_platform_is_400_on_platform(org):
+    """API.md: connecting to a platform with no loaded plugin is a 400 validation_error on platform."""
+    for platform in ("no-such-platform", "LOOPBACK", "loopback ", "telegram"):
+        reply = org.connect({"platform": platform}, expect=400)
+        assert_error_shape(reply, "validation_error", field="platform")
     assert org.get("/api/bd-accounts", expect=200).json["accounts"] == []
 
 

@@ -7,16 +7,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from conftest import client_for, start_gateway
 from gateway_harness import (
     JWT_SECRET,
     Client,
     assert_error_shape,
+    client_for,
     hs256_token_with_key_bytes,
     make_token,
     now_ts,
     raw_token,
     standard_claims,
+    start_gateway,
     unique,
 )
 
@@ -128,10 +129,10 @@ ADMIN_ONLY = [
 
 
 @pytest.mark.parametrize("role", ["agent", "user", "manager", None])
-def test_non_admin_gets_403_but_reads_and_sends(main_gateway, role):
+def test_non_admin_gets_403_but_reads_and_sends(api_main_gateway, role):
     org_id = unique("org-roles")
-    admin = client_for(main_gateway, org_id, "admin")
-    member = client_for(main_gateway, org_id, role, sub=unique("member"))
+    admin = client_for(api_main_gateway, org_id, "admin")
+    member = client_for(api_main_gateway, org_id, role, sub=unique("member"))
     account = admin.connect_loopback()
     awaiting = admin.connect({"platform": "loopback", "config": {"requireCode": True}}).json
     admin.wait_account_status(awaiting["id"], "awaiting_code")
@@ -174,8 +175,8 @@ def rsa_keys(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def rsa_gateway(tmp_path_factory, gateway_bin, rsa_keys):
-    gateway = start_gateway("rsa", tmp_path_factory, gateway_bin, auth={"jwt": {"public_key": str(rsa_keys["path"])}})
+def rsa_gateway(tmp_path_factory, api_gateway_bin, rsa_keys):
+    gateway = start_gateway("rsa", tmp_path_factory, api_gateway_bin, auth={"jwt": {"public_key": str(rsa_keys["path"])}})
     yield gateway
     gateway.stop()
 
@@ -227,9 +228,9 @@ AUDIENCE = "channel-gateway-tests"
 
 
 @pytest.fixture(scope="module")
-def issuer_gateway(tmp_path_factory, gateway_bin):
+def issuer_gateway(tmp_path_factory, api_gateway_bin):
     gateway = start_gateway(
-        "issuer", tmp_path_factory, gateway_bin,
+        "issuer", tmp_path_factory, api_gateway_bin,
         auth={"jwt": {"secret": JWT_SECRET, "issuer": ISSUER, "audience": AUDIENCE}},
         extra={"metrics": {"public": False}},
     )

@@ -3,20 +3,20 @@ like one that does not exist, list endpoints show nothing of it, and nothing of 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
-from conftest import SEED_ACCOUNT, SEED_COUNT, SEED_ORG, client_for
-from gateway_harness import assert_error_shape, eventually, unique
+from gateway_harness import SEED_ACCOUNT, SEED_COUNT, SEED_ORG, assert_error_shape, client_for, eventually, unique
 
 SHARED_CHAT = "iso-shared-chat"
 
 
 class Org:
-    def __init__(self, main_gateway, name: str):
-        self.admin = client_for(main_gateway, name, "admin")
-        self.member = client_for(main_gateway, name, "agent", sub=unique("agent"))
+    def __init__(self, api_main_gateway, name: str):
+        self.admin = client_for(api_main_gateway, name, "admin")
+        self.member = client_for(api_main_gateway, name, "agent", sub=unique("agent"))
         self.name = name
         self.account = self.admin.connect_loopback()
         self.phone = "+1777" + str(time.time_ns())[-7:]
@@ -34,8 +34,8 @@ class Org:
 
 
 @pytest.fixture(scope="module")
-def orgs(main_gateway):
-    return Org(main_gateway, unique("org-iso-a")), Org(main_gateway, unique("org-iso-b"))
+def orgs(api_main_gateway):
+    return Org(api_main_gateway, unique("org-iso-a")), Org(api_main_gateway, unique("org-iso-b"))
 
 
 def not_found(reply):
@@ -69,7 +69,7 @@ def test_foreign_and_missing_look_the_same(orgs):
     foreign = b.admin.get(f"/api/bd-accounts/{a.account['id']}", expect=404).json["error"]
     missing = b.admin.get(f"/api/bd-accounts/{unique('nothing')}", expect=404).json["error"]
     assert foreign["code"] == missing["code"] == "not_found"
-    assert a.account["id"] not in foreign["message"]
+    assert "private text" not in json.dumps(foreign)
     foreign = b.admin.get(f"/api/messaging/messages/{a.sent['id']}", expect=404).json["error"]
     assert foreign["code"] == "not_found"
 
@@ -143,7 +143,7 @@ def test_stats_count_only_own_messages(orgs):
         stats = org.admin.get("/api/messaging/stats", expect=200).json
         own = org.admin.all_messages()
         assert stats["total"] == len(own)
-        assert stats["byChannel"] == {"loopback": len(own)}
+        assert {k: v for k, v in stats["byChannel"].items() if v} == {"loopback": len(own)}
 
 
 def test_idempotency_keys_are_per_organization(orgs):

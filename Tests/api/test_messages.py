@@ -8,8 +8,16 @@ import math
 
 import pytest
 
-from conftest import SEED_ACCOUNT, SEED_CHATS, SEED_COUNT, SEED_ORG
-from gateway_harness import assert_error_shape, assert_iso_ms, assert_schema, iso
+from gateway_harness import (
+    SEED_ACCOUNT,
+    SEED_CHATS,
+    SEED_COUNT,
+    SEED_ORG,
+    assert_error_shape,
+    assert_iso_ms,
+    assert_schema,
+    iso,
+)
 
 PER_CHAT = SEED_COUNT // SEED_CHATS
 
@@ -212,8 +220,8 @@ def test_filter_unread_bad_value_is_400(seed, value):
     assert_error_shape(reply, "validation_error", field="unread")
 
 
-def test_filter_from_to_datetimes(seed, main_gateway):
-    started = main_gateway.started_at
+def test_filter_from_to_datetimes(seed, api_main_gateway):
+    started = api_main_gateway.started_at
     before = iso(started - dt.timedelta(minutes=2))
     later = iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
     assert count(seed, **{"from": before}) == SEED_COUNT
@@ -266,7 +274,8 @@ def test_filters_combine(seed):
                                  bdAccountId=SEED_ACCOUNT, contactId="chat-2", status="delivered")
     assert len(messages) == PER_CHAT
     assert count(seed, chatId="chat-2", direction="outbound") == 0
-    assert count(seed, chatId="chat-2", search="message 2") == 1
+    assert count(seed, chatId="chat-2", search="message 290") == 1
+    assert count(seed, chatId="chat-3", search="message 290") == 0
 
 
 @pytest.mark.parametrize("name,value", [("direction", "sideways"), ("status", "lost"), ("direction", "INBOUND")])
@@ -341,7 +350,7 @@ def test_stats_counts(seed):
     assert_schema(stats, "Stats")
     assert stats["total"] == SEED_COUNT
     assert stats["unread"] == SEED_COUNT
-    assert stats["byChannel"] == {"loopback": SEED_COUNT}
+    assert {k: v for k, v in stats["byChannel"].items() if v} == {"loopback": SEED_COUNT}
     assert stats["byDirection"] == {"inbound": SEED_COUNT, "outbound": 0}
     assert {k: v for k, v in stats["byStatus"].items() if v} == {"delivered": SEED_COUNT}
     assert sum(day["total"] for day in stats["perDay"]) == SEED_COUNT

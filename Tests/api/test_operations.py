@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
-from conftest import SEED_ORG
-from gateway_harness import OPENAPI_PATH, assert_error_shape, assert_schema, eventually, make_token
+from gateway_harness import OPENAPI_PATH, SEED_ORG, assert_error_shape, assert_schema, eventually, make_token
 
 
 def test_health_is_public_and_complete(api):
@@ -42,7 +43,10 @@ def test_health_ignores_a_bad_token(api):
 def test_metrics_public_prometheus_text(api):
     reply = api.get("/metrics", token=None, expect=200)
     assert reply.headers.get("Content-Type", "").startswith("text/plain"), reply.headers
-    assert "# TYPE" in reply.text or "# HELP" in reply.text, reply.text[:500]
+    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eEInfaN]+( [0-9]+)?$')
+    for line in reply.text.splitlines():
+        if line and not line.startswith("#"):
+            assert sample.match(line), f"not a Prometheus sample line: {line!r}"
 
 
 def test_openapi_served_and_matches_the_repository(api):
@@ -83,7 +87,8 @@ def test_unknown_routes_are_404_with_the_error_shape(api):
     assert_error_shape(reply, "not_found")
 
 
-def test_known_path_other_method_is_405(api):
+def test_known_path_other_method_is_404(api):
+    """API.md: an unknown route (path or method) is 404 not_found."""
     token = make_token(SEED_ORG)
     for method, path in (
         ("DELETE", "/api/messaging/send"),
@@ -92,5 +97,5 @@ def test_known_path_other_method_is_405(api):
         ("POST", "/api/messaging/stats"),
         ("DELETE", "/api/messaging/messages"),
     ):
-        reply = api.request(method, path, token=token, expect=405)
-        assert_error_shape(reply, "method_not_allowed")
+        reply = api.request(method, path, token=token, expect=404)
+        assert_error_shape(reply, "not_found")

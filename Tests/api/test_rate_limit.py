@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import start_gateway
-from gateway_harness import Client, assert_error_shape, make_token, unique
+from gateway_harness import Client, assert_error_shape, make_token, start_gateway, unique
 
 LIMIT = 5
 
 
 @pytest.fixture(scope="module")
-def limited_gateway(tmp_path_factory, gateway_bin):
-    gateway = start_gateway("ratelimit", tmp_path_factory, gateway_bin, rate_limit=LIMIT)
+def limited_gateway(tmp_path_factory, api_gateway_bin):
+    gateway = start_gateway("ratelimit", tmp_path_factory, api_gateway_bin, rate_limit=LIMIT)
     yield gateway
     gateway.stop()
 
