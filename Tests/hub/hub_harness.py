@@ -1,0 +1,462 @@
+"""Real gateway processes, tokens, REST helpers and Socket.IO clients for the hub tests.
+
+Everything talks to 127.0.0.1 only and is bounded in time: every HTTP request has a timeout,
+every wait has a deadline, a gateway that does not answer /health within STARTUP_TIMEOUT fails
+the test that needed it, and a gateway is stopped with SIGTERM, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import engineio.payload
+import jwt
+import pytest
+import requests
+import socketio
+
+# python-engineio's client refuses a long-polling response of more than 16 packets (its own
+# safety limit, not a protocol rule); a server may flush a whole backlog (e.g. a recovery replay)
+# in one response, so the test clients accept large ones.
+engineio.payload.Payload.max_decode_packets = 100_000
+
+REPO = Path(__file__).resolve().parents[2]
+REQUEST_TIMEOUT = 10
+STARTUP_TIMEOUT = 60
+STOP_TIMEOUT = 10
+# 44 characters: HS256 needs at least 32 bytes (RFC 7518 §3.2).
+JWT_SECRET = "hub-tests-secret-0123456789-abcdefghijklmnop"
+assert len(JWT_SECRET) >= 32
+
+TRANSPORTS = ["websocket", "polling"]
+
+# Environment variables the gateway's config may read; the tests give every value explicitly.
+_SCRUBBED_ENV = [
+    "HOST", "PORT", "JWT_SECRET", "AUTH_SERVICE_URL", "SQLITE_PATH", "DATABASE_URL", "REDIS_URL",
+    "RABBITMQ_URL", "CORS_ORIGIN", "MAX_CONNECTIONS_PER_ORG", "LOG_LEVEL",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Binary, ports, configuration
+
+
+def gateway_binary() -> Path:
+    """`$GATEWAY_BIN` (default .build/debug/gateway); fails clearly when it or a plugin is missing."""
+    path = Path(os.environ.get("GATEWAY_BIN", str(REPO / ".build" / "debug" / "gateway"))).resolve()
+    if not path.is_file() or not os.access(path, os.X_OK):
+        pytest.fail(f"gateway binary not found or not executable at {path}: build it (`swift build`) "
+                    "or set GATEWAY_BIN", pytrace=False)
+    for lib in ("libLoopbackChannel.so", "libCEchoChannel.so"):
+        if not (path.parent / lib).is_file():
+            pytest.fail(f"plugin library {lib} not found next to the gateway binary ({path.parent})", pytrace=False)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gateway_config(work: Path, binary: Path, hub: dict | None = None) -> dict:
+    """A gateway.yaml (as a dict): SQLite under `work`, loopback + c-echo by absolute path,
+    everything routed to [store, hub], a generous API rate limit and the given `hub:` keys."""
+    config: dict[str, Any] = {
+        "version": 1,
+        "server": {"host": "127.0.0.1", "cors_origin": "*"},
+        "auth": {"jwt": {"secret": JWT_SECRET}},
+        "storage": {"sqlite": {"path": str(work / "gateway.sqlite")}},
+        "api": {"rate_limit_per_minute": 100000},
+        "plugins": [
+            {"name": "loopback", "path": str(binary.parent / "libLoopbackChannel.so")},
+            {"name": "c-echo", "path": str(binary.parent / "libCEchoChannel.so")},
+        ],
+        "routes": [{"name": "everything", "match": {}, "to": ["store", "hub"]}],
+        "metrics": {"public": True},
+        "logging": {"level": "info"},
+    }
+    # Engine.IO heartbeat: 5 s + 5 s instead of the default 25 s + 20 s, so that a client that
+    # went away without a word (python-engineio sometimes drops its close packet when it
+    # disconnects a polling session) is noticed within a test's time.
+    config["hub"] = {"ping_interval_ms": 5000, "ping_timeout_ms": 5000, **(hub or {})}
+    return config
+
+
+class GatewayProcess:
+    """One `gateway serve --config <tmp yaml> --port <free port>` process on 127.0.0.1."""
+
+    running: list["GatewayProcess"] = []
+
+    def __init__(self, name: str, work: Path, binary: Path, hub: dict | None = None):
+        self.name = name
+        self.work = work
+        self.binary = binary
+        self.hub_config = dict(hub or {})
+        self.config = gateway_config(work, binary, hub)
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+        self.log_path = work / "gateway.log"
+        self.config_path = work / "gateway.yaml"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/socket.io/?EIO=4&transport=websocket"
+
+    def start(self) -> "GatewayProcess":
+        self.work.mkdir(parents=True, exist_ok=True)
+        # JSON is YAML: no YAML library needed to write the config.
+        self.config_path.write_text(json.dumps(self.config, indent=2) + "\n")
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        last_error = ""
+        for _attempt in range(3):  # a port taken between free_port() and bind: try another
+            self.port = free_port()
+            with open(self.log_path, "ab") as log:
+                log.write(f"\n===== {self.name}: {self.binary} serve --port {self.port} =====\n".encode())
+                log.flush()
+                self.proc = subprocess.Popen(
+                    [str(self.binary), "serve", "--config", str(self.config_path), "--port", str(self.port)],
+                    stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=str(self.work), env=env,
+                    start_new_session=True,
+                )
+            GatewayProcess.running.append(self)
+            ok, last_error = self._wait_healthy()
+            if ok:
+                return self
+            self.stop()
+            if "address already in use" not in self.log_text().lower():
+                break
+        pytest.fail(
+            f"gateway '{self.name}' did not become healthy within {STARTUP_TIMEOUT} s ({last_error}).\n"
+            f"config:\n{self.config_path.read_text()}\n--- gateway output ---\n{self.log_tail(200)}",
+            pytrace=False,
+        )
+
+    def _wait_healthy(self) -> tuple[bool, str]:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        last = "no answer"
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            code = self.proc.poll()
+            if code is not None:
+                return False, f"the process exited with status {code}"
+            try:
+                response = requests.get(f"{self.base_url}/health", timeout=2)
+                if response.status_code == 200:
+                    return True, ""
+                last = f"/health answered {response.status_code}"
+            except requests.RequestException as error:
+                last = type(error).__name__
+            time.sleep(0.1)
+        return False, f"timed out; last: {last}"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT seconds."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT)
+        if self in GatewayProcess.running:
+            GatewayProcess.running.remove(self)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_tail(self, lines: int = 100, since: int = 0) -> str:
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(since)
+                text = handle.read().decode(errors="replace")
+        except FileNotFoundError:
+            return "(no output)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def health(self) -> dict:
+        response = requests.get(f"{self.base_url}/health", timeout=REQUEST_TIMEOUT)
+        assert response.status_code == 200, f"/health answered {response.status_code}: {response.text[:500]}"
+        return response.json()
+
+    def assert_alive(self) -> None:
+        assert self.alive(), (f"gateway '{self.name}' exited with status {self.proc.returncode}\n"
+                              f"--- gateway output ---\n{self.log_tail(80)}")
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def make_token(org: str, role: str = "admin", *, sub: str | None = None, email: str | None = None,
+               exp_in: int = 3600, secret: str = JWT_SECRET, omit: tuple[str, ...] = (), **extra: Any) -> str:
+    """HS256 JWT with the claims of the original services: sub, organizationId, email, role, iat, exp."""
+    user = sub or f"user-{org}-{role}"
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": user, "organizationId": org, "email": email or f"{user}@example.test", "role": role,
+        "iat": now, "exp": now + exp_in,
+    }
+    claims.update(extra)
+    for name in omit:
+        claims.pop(name, None)
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+class Principal:
+    """A user of an organization: its token and a REST client."""
+
+    def __init__(self, gateway: GatewayProcess, org: str, role: str = "admin", user: str | None = None):
+        self.gateway = gateway
+        self.org = org
+        self.role = role
+        self.user = user or unique(f"user-{org}")
+        self.email = f"{self.user}@example.test"
+        self.token = make_token(org, role, sub=self.user, email=self.email)
+        self.session = requests.Session()
+        self.session.trust_env = False  # never through a proxy: 127.0.0.1 only
+
+    def request(self, method: str, path: str, body: Any = None, expect: int | tuple[int, ...] | None = None,
+                **kw: Any) -> requests.Response:
+        response = self.session.request(
+            method, self.gateway.base_url + path, json=body,
+            headers={"Authorization": f"Bearer {self.token}"}, timeout=REQUEST_TIMEOUT, **kw)
+        if expect is not None:
+            expected = (expect,) if isinstance(expect, int) else expect
+            assert response.status_code in expected, (
+                f"{method} {path} answered {response.status_code} (expected {expected}): {response.text[:500]}")
+        return response
+
+    def connect_account(self) -> dict:
+        """Connects a loopback account (BD_ACCOUNT_CONNECTED) and waits until it is connected."""
+        account = self.request("POST", "/api/bd-accounts/connect", {"platform": "loopback"}, expect=202).json()
+        deadline = time.monotonic() + 10
+        while account.get("status") != "connected":
+            assert time.monotonic() < deadline, f"account never connected: {account}"
+            time.sleep(0.05)
+            account = self.request("GET", f"/api/bd-accounts/{account['id']}", expect=200).json()
+        return account
+
+    def send(self, account: dict, chat: str, text: str) -> dict:
+        """Stores an outbound message (MESSAGE_SENT); loopback answers `echo: <text>` (MESSAGE_RECEIVED)."""
+        return self.request("POST", "/api/messaging/send", {
+            "channel": "loopback", "channelId": chat, "content": text, "bdAccountId": account["id"],
+        }, expect=201).json()
+
+
+# --------------------------------------------------------------------------------------------
+# Waiting
+
+
+def eventually(check: Callable[[], Any], *, timeout: float = 10, interval: float = 0.05,
+               what: str = "condition", last: Callable[[], Any] | None = None) -> Any:
+    """Polls `check` until it returns something truthy; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            seen = last() if last else value
+            pytest.fail(f"timed out after {timeout} s waiting for {what}; last seen: {str(seen)[:2000]}",
+                        pytrace=False)
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------------------------
+# Socket.IO client
+
+
+class HubClient:
+    """A python-socketio client that records every server event in arrival order.
+
+    python-engineio runs each message handler in a thread of its own, which can reorder events;
+    this client makes the handlers run on the reading thread so `received` is in wire order.
+    `answer_pings=False` makes a client that ignores the server's application `ping` events.
+    """
+
+    def __init__(self, gateway: GatewayProcess, token: str | None, transport: str, *,
+                 offset: int | None = None, answer_pings: bool = True, auth: Any = ...):
+        self.gateway = gateway
+        self.transport = transport
+        self.answer_pings = answer_pings
+        if auth is ...:
+            auth = {} if token is None else {"token": token}
+            if offset is not None:
+                auth["offset"] = offset
+        self.auth = auth
+        self.received: list[tuple[str, Any]] = []
+        self.connect_errors: list[Any] = []
+        self.disconnects: list[Any] = []
+        self.disconnected_at: float | None = None
+        self.lock = threading.Condition()
+        self.sio = socketio.Client(reconnection=False, logger=False, engineio_logger=False,
+                                   request_timeout=10)
+        original = self.sio.eio._trigger_event
+
+        def in_order(event, *args, **kwargs):
+            if event == "message":
+                kwargs["run_async"] = False
+            return original(event, *args, **kwargs)
+
+        self.sio.eio._trigger_event = in_order
+        self.sio.on("*", self._record)
+        self.sio.on("ping", self._on_ping)
+        self.sio.on("connect_error", self._on_connect_error)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    # handlers ----------------------------------------------------------------------------
+
+    def _record(self, name: str, *args: Any) -> None:
+        with self.lock:
+            self.received.append((name, args[0] if len(args) == 1 else list(args)))
+            self.lock.notify_all()
+
+    def _on_ping(self, *args: Any) -> None:
+        self._record("ping", *args)
+        if self.answer_pings:
+            self.sio.emit("pong", {"timestamp": int(time.time() * 1000)})
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        with self.lock:
+            self.connect_errors.append(data)
+            self.lock.notify_all()
+
+    def _on_disconnect(self, *args: Any) -> None:
+        with self.lock:
+            self.disconnects.append(args[0] if args else None)
+            self.disconnected_at = time.monotonic()
+            self.lock.notify_all()
+
+    # actions -----------------------------------------------------------------------------
+
+    def connect(self, timeout: float = 10) -> "HubClient":
+        self.sio.connect(self.gateway.base_url, auth=self.auth, transports=[self.transport],
+                         wait_timeout=timeout)
+        self.wait_event("connected", timeout=timeout)
+        return self
+
+    def try_connect(self, timeout: float = 10) -> Any:
+        """Connects expecting a refusal: returns the CONNECT_ERROR data (fails if it connects)."""
+        try:
+            self.sio.connect(self.gateway.base_url, auth=self.auth, transports=[self.transport],
+                             wait_timeout=timeout)
+        except socketio.exceptions.ConnectionError:
+            with self.lock:
+                assert self.connect_errors, "connection failed without a CONNECT_ERROR"
+                return self.connect_errors[-1]
+        self.close()
+        pytest.fail(f"the connection was admitted (auth={self.auth!r}); events: {self.received[:5]}",
+                    pytrace=False)
+
+    def emit(self, event: str, *args: Any) -> None:
+        self.sio.emit(event, args[0] if len(args) == 1 else tuple(args) if args else None)
+
+    def call(self, event: str, data: Any, timeout: float = 10) -> Any:
+        return self.sio.call(event, data, timeout=timeout)
+
+    def close(self) -> None:
+        """Disconnects like the JavaScript client: the Socket.IO DISCONNECT packet is flushed to the
+        server before the transport is closed. (python-socketio's own `disconnect()` may close a
+        WebSocket before its queued packets are written; the server's handling of a transport that
+        ends without them is tested on its own, in test_hub.py.)"""
+        sio = self.sio
+        try:
+            if sio.connected:
+                sio._send_packet(sio.packet_class(socketio.packet.DISCONNECT, namespace="/"))
+                deadline = time.monotonic() + 3
+                while sio.eio.queue.unfinished_tasks and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            if sio.eio.state == "connected":
+                sio.eio.disconnect()
+        except Exception:  # noqa: BLE001 - closing a client that is already gone
+            pass
+
+    # observations ------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self.sio.connected
+
+    def events(self, name: str) -> list[Any]:
+        with self.lock:
+            return [payload for event, payload in self.received if event == name]
+
+    def wait_for(self, predicate: Callable[[str, Any], bool], *, timeout: float = 10, what: str = "an event",
+                 count: int = 1) -> list[Any]:
+        """Waits until `count` received events satisfy `predicate(name, payload)`; returns their payloads."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                found = [payload for name, payload in self.received if predicate(name, payload)]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    summary = [(n, p if n != "event" else {"type": p.get("type"), "offset": p.get("offset")})
+                               for n, p in self.received[-30:]]
+                    pytest.fail(f"timed out after {timeout} s waiting for {what} (have {len(found)} of {count}); "
+                                f"received: {summary}; disconnects: {self.disconnects}", pytrace=False)
+                self.lock.wait(remaining)
+
+    def wait_event(self, name: str, timeout: float = 10, match: Callable[[Any], bool] = lambda p: True) -> Any:
+        return self.wait_for(lambda n, p: n == name and match(p), timeout=timeout, what=f"event {name!r}")[0]
+
+    def wait_disconnect(self, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while not self.disconnects:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    pytest.fail(f"not disconnected within {timeout} s; received: {self.received[-10:]}",
+                                pytrace=False)
+                self.lock.wait(remaining)
+            return self.disconnects[0]
+
+    def system_events(self, match: Callable[[dict], bool] = lambda e: True) -> list[dict]:
+        return [p for p in self.events("event") if isinstance(p, dict) and match(p)]
+
+    def __enter__(self) -> "HubClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def message_text(event: dict) -> str | None:
+    data = event.get("data") or {}
+    return data.get("content") if isinstance(data, dict) else None
+
+
+def event_with_text(text: str) -> Callable[[str, Any], bool]:
+    return lambda name, payload: name == "event" and isinstance(payload, dict) and message_text(payload) == text
