@@ -27,7 +27,7 @@ release: bootstrap
 # Benchmarks record their figures in docs/BENCHMARKS.md (release build).
 bench: release
 	.build/release/gateway-bench --output docs/BENCHMARKS.md
-	GATEWAY_BIN=.build/release/gateway python3 Benchmarks/hub/hub_bench.py --output docs/BENCHMARKS.md
+	python3 Benchmarks/hub/hub_bench.py --gateway .build/release/gateway --output docs/BENCHMARKS.md
 
 check-config: build
 	.build/debug/gateway check-config $(CONFIG)

@@ -49,7 +49,7 @@ struct AccountStatusResource: Encodable {
     }
 }
 
-struct PaginationResource: Encodable {
+struct PaginationResource {
     var limit: Int
     var hasMore: Bool
     var nextCursor: String?

@@ -67,7 +67,7 @@ public enum ConfigLoader {
             let api = reader.mapping(node, at: "api", allowed: ["rate_limit_per_minute", "channel_timeout_seconds"])
         {
             if let value = api["rate_limit_per_minute"],
-                let limit = reader.int(value, at: "api.rate_limit_per_minute", in: 1...10_000_000)
+                let limit = reader.int(value, at: "api.rate_limit_per_minute", in: 1...1_000_000_000)
             {
                 config.api.rateLimitPerMinute = limit
             }
