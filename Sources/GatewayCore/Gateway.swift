@@ -109,11 +109,15 @@ public final class Gateway: Sendable {
     }
 
     /// Starts the pipeline, then loads and opens the plugins.
+    /// Idempotent: a gateway started by hand (tests, benchmarks) and then served runs once.
     public func start() async {
         let pipeline = self.pipeline
-        ingestTask.withLock { task in
-            if task == nil { task = Task { await pipeline.run() } }
+        let first = ingestTask.withLock { task -> Bool in
+            guard task == nil else { return false }
+            task = Task { await pipeline.run() }
+            return true
         }
+        guard first else { return }
         let hub = self.hub
         let events = bus.subscribe(topics: [EventBus.hubTopic])
         hubTasks.withLock { tasks in

@@ -46,9 +46,17 @@ final class HubConnection: Sendable {
         outbox.push(EngineIOPacket.message(packet.encoded).encoded)
     }
 
+    /// 120 random bits as 20 URL-safe base64 characters (two reads of the system generator).
     static func randomId() -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<15).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        var words = (generator.next() as UInt64, generator.next() as UInt64)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var characters = [UInt8](repeating: 0, count: 20)
+        for index in 0..<20 {
+            characters[index] = alphabet[Int(words.0 & 63)]
+            words.0 = (words.0 >> 6) | (words.1 << 58)
+            words.1 >>= 6
+        }
+        return String(decoding: characters, as: UTF8.self)
     }
 }
