@@ -59,10 +59,13 @@ struct IngestBenchmark {
         let events = gateway.bus.subscribe(topics: [EventBus.hubTopic])
         let collector = Task {
             var latencies: [Double] = []
-            for await message in events {
-                guard case .message(let stored) = message.event.data else { continue }
-                latencies.append(Date().timeIntervalSince(stored.createdAt))
-                if latencies.count == 20_000 { break }
+            for await batch in events {
+                let now = Date()
+                for event in batch.events {
+                    guard case .message(let stored) = event.data else { continue }
+                    latencies.append(now.timeIntervalSince(stored.createdAt))
+                }
+                if latencies.count >= 20_000 { break }
             }
             return latencies
         }

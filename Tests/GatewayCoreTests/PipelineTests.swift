@@ -50,9 +50,9 @@ import Testing
         #expect(stats.chats == 5)
         #expect(stats.accounts == 1)
         var received = 0
-        for await message in hub {
-            if message.event.type == .messageReceived { received += 1 }
-            if received == 500 { break }
+        for await batch in hub {
+            received += batch.events.filter { $0.type == .messageReceived }.count
+            if received >= 500 { break }
         }
         #expect(received == 500)
         await gateway.stop()

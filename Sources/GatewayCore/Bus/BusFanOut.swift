@@ -11,18 +11,25 @@ public final class BusFanOut: EventFanOut {
         self.webhooks = webhooks
     }
 
-    public func deliver(_ event: GatewayEvent, actions: [RouteAction]) {
-        for action in actions {
-            switch action {
-            case .hub:
-                bus.publish(event, topic: EventBus.hubTopic)
-            case .publish(let topic):
-                bus.publish(event, topic: topic)
-            case .webhook(let url, let secret, let attempts):
-                webhooks.deliver(event, url: url, secret: secret, attempts: attempts)
-            case .store, .drop:
-                break
+    /// Groups the events per bus topic (order kept) and publishes each topic once.
+    public func deliver(_ deliveries: [(event: GatewayEvent, actions: [RouteAction])]) {
+        var topics: [String] = []
+        var batches: [String: [GatewayEvent]] = [:]
+        func add(_ event: GatewayEvent, to topic: String) {
+            if batches[topic] == nil { topics.append(topic) }
+            batches[topic, default: []].append(event)
+        }
+        for (event, actions) in deliveries {
+            for action in actions {
+                switch action {
+                case .hub: add(event, to: EventBus.hubTopic)
+                case .publish(let topic): add(event, to: topic)
+                case .webhook(let url, let secret, let attempts):
+                    webhooks.deliver(event, url: url, secret: secret, attempts: attempts)
+                case .store, .drop: break
+                }
             }
         }
+        for topic in topics { bus.publish(batches[topic] ?? [], topic: topic) }
     }
 }

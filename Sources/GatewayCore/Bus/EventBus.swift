@@ -2,36 +2,38 @@ import Foundation
 import GatewayModel
 import Synchronization
 
-/// One event on a bus topic.
-public struct BusMessage: Sendable {
+/// Events published together on one topic (the pipeline publishes once per store batch).
+public struct BusBatch: Sendable {
     public var topic: String
-    public var event: GatewayEvent
+    public var events: [GatewayEvent]
 }
 
 /// The in-process event bus: typed events fanned out to subscribers by topic. The hub listens
 /// on `EventBus.hubTopic`; `publish` routes name their own topics (the Redis/RabbitMQ adapters
-/// subscribe to those). A slow subscriber loses its oldest undelivered events, never blocks
-/// the pipeline; drops are counted.
+/// subscribe to those). Events travel in batches, so a burst costs one hand-over per subscriber
+/// and store transaction, not one per event. A slow subscriber loses its oldest undelivered
+/// batches, never blocks the pipeline; dropped events are counted.
 public final class EventBus: Sendable {
     public static let hubTopic = "hub"
 
     private struct Subscriber {
         var topics: Set<String>?
-        var continuation: AsyncStream<BusMessage>.Continuation
+        var continuation: AsyncStream<BusBatch>.Continuation
     }
 
     private let state = Mutex<[UUID: Subscriber]>([:])
     private let dropped = Atomic<Int>(0)
     private let bufferSize: Int
 
-    public init(bufferSize: Int = 65_536) {
+    /// `bufferSize`: batches a subscriber may fall behind by.
+    public init(bufferSize: Int = 4096) {
         self.bufferSize = bufferSize
     }
 
     /// Events on the given topics (all topics when nil), until the stream is dropped.
-    public func subscribe(topics: Set<String>? = nil) -> AsyncStream<BusMessage> {
+    public func subscribe(topics: Set<String>? = nil) -> AsyncStream<BusBatch> {
         let id = UUID()
-        let (stream, continuation) = AsyncStream<BusMessage>.makeStream(bufferingPolicy: .bufferingNewest(bufferSize))
+        let (stream, continuation) = AsyncStream<BusBatch>.makeStream(bufferingPolicy: .bufferingNewest(bufferSize))
         continuation.onTermination = { [weak self] _ in self?.remove(id) }
         state.withLock { $0[id] = Subscriber(topics: topics, continuation: continuation) }
         return stream
@@ -41,11 +43,12 @@ public final class EventBus: Sendable {
         _ = state.withLock { $0.removeValue(forKey: id) }
     }
 
-    public func publish(_ event: GatewayEvent, topic: String) {
+    public func publish(_ events: [GatewayEvent], topic: String) {
+        guard !events.isEmpty else { return }
         let subscribers = state.withLock { $0.isEmpty ? [] : Array($0.values) }
         for subscriber in subscribers where subscriber.topics?.contains(topic) ?? true {
-            if case .dropped = subscriber.continuation.yield(BusMessage(topic: topic, event: event)) {
-                dropped.add(1, ordering: .relaxed)
+            if case .dropped(let batch) = subscriber.continuation.yield(BusBatch(topic: topic, events: events)) {
+                dropped.add(batch.events.count, ordering: .relaxed)
             }
         }
     }

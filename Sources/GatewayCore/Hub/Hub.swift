@@ -275,31 +275,36 @@ public final class Hub: Sendable {
     // MARK: - Outbound events
 
     /// Delivers system events from the bus until the stream ends.
-    func run(events: AsyncStream<BusMessage>) async {
-        for await message in events { publish(message.event) }
+    func run(events: AsyncStream<BusBatch>) async {
+        for await batch in events { publish(batch.events) }
     }
 
-    /// Sends a system event to its rooms (org, the account's, the chat's) — once per socket —
-    /// with the organization's next offset, and keeps it for recovery.
-    func publish(_ event: GatewayEvent) {
-        var rooms = ["org:\(event.organizationId)", "bd-account:\(event.accountId)"]
-        if let chat = event.chatId { rooms.append("chat:\(chat)") }
-        rooms = rooms.map { Self.key($0, organization: event.organizationId) }
+    /// Sends system events to their rooms (org, the account's, the chat's) — once per socket —
+    /// each with its organization's next offset, and keeps them for recovery. Pushed under the
+    /// hub's lock: a connecting client's replay and live events stay in order.
+    func publish(_ events: [GatewayEvent]) {
         let now = ContinuousClock.now
         let window = Duration.seconds(config.recoveryWindowSeconds)
-        // Pushed under the hub's lock: a connecting client's replay and live events stay in order.
-        let overflowing = state.withLock { state -> [HubConnection] in
-            let offset = max(state.offsets[event.organizationId] ?? offsetBase, offsetBase) + 1
-            state.offsets[event.organizationId] = offset
-            state.logs[event.organizationId, default: RecoveryLog()].append(
-                .init(offset: offset, time: now, event: event), window: window, limit: config.recoveryMaxEvents)
-            var sids = Set<String>()
-            for room in rooms { sids.formUnion(state.rooms[room] ?? []) }
-            guard !sids.isEmpty else { return [] }
-            let packet = Self.eventPacket(event, offset: offset)
-            return sids.compactMap { state.connections[$0] }.filter { !$0.outbox.push(packet) }
+        let overflowing = state.withLock { state -> Set<String> in
+            var overflowing = Set<String>()
+            for event in events {
+                let offset = max(state.offsets[event.organizationId] ?? offsetBase, offsetBase) + 1
+                state.offsets[event.organizationId] = offset
+                state.logs[event.organizationId, default: RecoveryLog()].append(
+                    .init(offset: offset, time: now, event: event), window: window, limit: config.recoveryMaxEvents)
+                var rooms = ["org:\(event.organizationId)", "bd-account:\(event.accountId)"]
+                if let chat = event.chatId { rooms.append("chat:\(chat)") }
+                var sids = Set<String>()
+                for room in rooms { sids.formUnion(state.rooms[Self.key(room, organization: event.organizationId)] ?? []) }
+                guard !sids.isEmpty else { continue }
+                let packet = Self.eventPacket(event, offset: offset)
+                for sid in sids where state.connections[sid]?.outbox.push(packet) == false { overflowing.insert(sid) }
+            }
+            return overflowing
         }
-        for connection in overflowing { close(connection, reason: "client too slow (outbox full)") }
+        for sid in overflowing {
+            if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
+        }
     }
 
     /// `42["event",{id,type,organizationId,data,timestamp,offset}]` as an Engine.IO packet.

@@ -4,9 +4,10 @@ import Logging
 import Metrics
 import Synchronization
 
-/// Where non-store route actions go once an event is final (stored, or not meant to be).
+/// Where non-store route actions go once events are final (stored, or not meant to be); called
+/// once per store batch with the batch's events in order.
 public protocol EventFanOut: Sendable {
-    func deliver(_ event: GatewayEvent, actions: [RouteAction])
+    func deliver(_ deliveries: [(event: GatewayEvent, actions: [RouteAction])])
 }
 
 /// Turns plugin events into normalized events: resolves the account's organization, routes,
@@ -61,7 +62,7 @@ public final class IngestPipeline: Sendable {
     /// routes; `store` actions are left out (the caller stored it).
     public func announce(_ event: GatewayEvent, facts: RoutingFacts) {
         let actions = router.actions(for: facts).filter { $0 != .store }
-        if !actions.isEmpty { fanOut.deliver(event, actions: actions) }
+        if !actions.isEmpty { fanOut.deliver([(event, actions)]) }
     }
 
     /// Events accepted but not processed yet.
@@ -176,10 +177,11 @@ public final class IngestPipeline: Sendable {
         if !writes.isEmpty { batches.increment() }
         var stored = 0
         var duplicated = 0
+        var deliveries: [(event: GatewayEvent, actions: [RouteAction])] = []
         for entry in pending {
             switch entry {
             case .direct(let event, let actions):
-                fanOut.deliver(event, actions: actions)
+                deliveries.append((event, actions))
             case .stored(let index, let actions):
                 switch results[index] {
                 case .inserted: stored += 1
@@ -187,9 +189,10 @@ public final class IngestPipeline: Sendable {
                 default: break
                 }
                 guard !actions.isEmpty, let event = Self.event(for: results[index], now: now) else { continue }
-                fanOut.deliver(event, actions: actions)
+                deliveries.append((event, actions))
             }
         }
+        if !deliveries.isEmpty { fanOut.deliver(deliveries) }
         if stored > 0 { ingested.increment(by: stored) }
         if duplicated > 0 { duplicates.increment(by: duplicated) }
     }
