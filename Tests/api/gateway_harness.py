@@ -11,11 +11,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -27,51 +24,19 @@ import pytest
 import requests
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from gateway_process import GatewayProcess, free_port, gateway_binary  # noqa: E402,F401 (re-exported)
+
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI_PATH = REPO / "docs" / "openapi.yaml"
 REQUEST_TIMEOUT = 10
-STARTUP_TIMEOUT = 60
 # 40 characters: HS256 needs at least 32 bytes (RFC 7518 §3.2).
 JWT_SECRET = "api-tests-secret-0123456789-abcdefghijkl"
 assert len(JWT_SECRET) == 40
 
-# Environment variables the gateway's config may read; the tests give every value explicitly.
-_SCRUBBED_ENV = [
-    "HOST", "PORT", "JWT_SECRET", "AUTH_SERVICE_URL", "SQLITE_PATH", "DATABASE_URL", "REDIS_URL",
-    "RABBITMQ_URL", "CORS_ORIGIN", "MAX_CONNECTIONS_PER_ORG", "LOG_LEVEL",
-]
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
-
-
-# --------------------------------------------------------------------------------------------
-# Binary and plugins
-
-
-def gateway_binary() -> Path:
-    """The gateway executable (GATEWAY_BIN, default .build/debug/gateway); fails clearly if absent."""
-    path = Path(os.environ.get("GATEWAY_BIN", str(REPO / ".build" / "debug" / "gateway"))).resolve()
-    if not path.is_file() or not os.access(path, os.X_OK):
-        pytest.fail(
-            f"gateway binary not found or not executable at {path}. Build it first (`swift build`) or set "
-            "GATEWAY_BIN to the gateway executable.",
-            pytrace=False,
-        )
-    for lib in ("libLoopbackChannel.so", "libCEchoChannel.so"):
-        if not (path.parent / lib).is_file():
-            pytest.fail(
-                f"plugin library {lib} not found next to the gateway binary ({path.parent}); "
-                "`swift build` builds both plugins.",
-                pytrace=False,
-            )
-    return path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,115 +85,7 @@ SEED_CHATS = 6
 
 
 # --------------------------------------------------------------------------------------------
-# Process
-
-
-class GatewayProcess:
-    """One `gateway serve` process on a free 127.0.0.1 port."""
-
-    running: list["GatewayProcess"] = []
-
-    def __init__(self, name: str, work: Path, config: dict, binary: Path):
-        self.name = name
-        self.work = work
-        self.config = config
-        self.binary = binary
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-        self.log_path = work / "gateway.log"
-        self.config_path = work / "gateway.yaml"
-        self.started_at: dt.datetime | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "GatewayProcess":
-        self.work.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        last_error = ""
-        for _attempt in range(3):  # a port taken between free_port() and bind: try another
-            self.port = free_port()
-            self.started_at = dt.datetime.now(dt.timezone.utc)
-            log = open(self.log_path, "ab")
-            log.write(f"\n===== {self.name}: {self.binary} serve --port {self.port} =====\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                [str(self.binary), "serve", "--config", str(self.config_path), "--port", str(self.port)],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=str(self.work), env=env,
-                start_new_session=True,
-            )
-            log.close()
-            GatewayProcess.running.append(self)
-            ok, last_error = self._wait_healthy()
-            if ok:
-                return self
-            self.stop()
-            if "address already in use" not in self.log_text().lower():
-                break
-        pytest.fail(
-            f"gateway '{self.name}' did not become healthy within {STARTUP_TIMEOUT} s ({last_error}).\n"
-            f"config ({self.config_path}):\n{self.config_path.read_text()}\n"
-            f"--- gateway output ---\n{self.log_tail(200)}",
-            pytrace=False,
-        )
-
-    def _wait_healthy(self) -> tuple[bool, str]:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        last = "no answer"
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            code = self.proc.poll()
-            if code is not None:
-                return False, f"the process exited with status {code}"
-            try:
-                response = requests.get(f"{self.base_url}/health", timeout=2)
-                if response.status_code == 200:
-                    return True, ""
-                last = f"/health answered {response.status_code}"
-            except requests.RequestException as error:
-                last = f"{type(error).__name__}"
-            time.sleep(0.1)
-        return False, f"timed out; last: {last}"
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        if self in GatewayProcess.running:
-            GatewayProcess.running.remove(self)
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_size(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def log_tail(self, lines: int = 100, since: int = 0) -> str:
-        try:
-            with open(self.log_path, "rb") as handle:
-                handle.seek(since)
-                text = handle.read().decode(errors="replace")
-        except FileNotFoundError:
-            return "(no output)"
-        return "\n".join(text.splitlines()[-lines:])
+# Process: the shared harness in Tests/support
 
 
 def start_gateway(name: str, tmp_path_factory, binary: Path, **config_kw) -> GatewayProcess:
