@@ -155,7 +155,7 @@ extension SQLiteStore {
     // MARK: - Webhook failures
 
     public func recordWebhookFailure(_ failure: WebhookFailure) async throws {
-        try onWriterConnection { writer in
+        try await onWriterConnection { writer in
             let statement = try writer.prepare("""
                 INSERT OR REPLACE INTO webhook_failures (id, organization_id, url, secret, event_id, event_type, body, attempts,
                     last_error, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -193,7 +193,7 @@ extension SQLiteStore {
         guard let failure = try await webhookFailures(organizationId: organizationId).first(where: { $0.id == id }) else {
             return nil
         }
-        try onWriterConnection { writer in
+        try await onWriterConnection { writer in
             let statement = try writer.prepare("DELETE FROM webhook_failures WHERE id = ?")
             statement.bind(1, id.uuidString.lowercased())
             try statement.run()

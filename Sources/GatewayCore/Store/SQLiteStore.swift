@@ -48,7 +48,7 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
 
     public func migrate() async throws {
-        try onWriter { [self] in
+        try await onWriter { [self] in
             let version = try userVersion()
             for (index, migration) in SQLiteSchema.migrations.enumerated() where index >= version {
                 try writer.transaction {
@@ -73,17 +73,20 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
     }
 
     public func write(_ batch: [StoreWrite]) async throws -> [StoreWriteResult] {
-        try onWriter { [self] in try writer.transaction { try apply(batch) } }
+        try await onWriter { [self] in try writer.transaction { try apply(batch) } }
     }
 
     /// Runs a statement on the writer connection, serialized with the batches.
-    func onWriterConnection(_ body: @escaping @Sendable (SQLiteConnection) throws -> Void) throws {
-        try onWriter { [self] in try body(writer) }
+    func onWriterConnection(_ body: @escaping @Sendable (SQLiteConnection) throws -> Void) async throws {
+        try await onWriter { [self] in try body(writer) }
     }
 
-    /// Runs on the writer queue; blocking there keeps the cooperative pool free.
-    private func onWriter<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
-        try writerQueue.sync(execute: body)
+    /// Hands the work to the writer queue and suspends until it is done: a transaction of
+    /// thousands of rows never blocks one of the (few) cooperative threads.
+    private func onWriter<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            writerQueue.async { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     public func stats() async throws -> StoreStats {
@@ -98,7 +101,7 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
     }
 
     public func close() async {
-        writerQueue.sync { try? writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+        _ = try? await onWriter { [self] in try writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     // MARK: - Plugin state
