@@ -1,7 +1,6 @@
 import Foundation
 import GatewayCore
 import GatewayModel
-import Logging
 
 /// GET /api/messaging/messages?limit=50 and GET /api/messaging/chats on a store of `messages`
 /// messages across `chats` chats, driven by wrk over loopback, next to the same server's /health.
@@ -21,26 +20,15 @@ struct APIBenchmark {
     func run() async throws -> [Result] {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-api-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        var config = GatewayConfig()
-        config.storage.backend = .sqlite(path: directory.appendingPathComponent("api.sqlite").path)
-        config.plugins = [PluginConfig(name: "loopback", path: "libLoopbackChannel.so", location: "bench")]
-        config.auth.jwt.secret = String(repeating: "b", count: 40)
-        config.api.rateLimitPerMinute = 100_000_000
-        config.server.host = "127.0.0.1"
-        config.server.port = try freeLoopbackPort()
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let gateway = try await Gateway(config: config, pluginDirectory: pluginDirectory, logger: logger)
-        await gateway.start()
-        gateway.pipeline.submit(
-            .accountStatus(AccountStatusUpdate(accountId: "acc", status: .connected, organizationId: "org")), channel: "loopback")
-        var next = 0
-        while next < messages {
-            let count = min(100_000, messages - next)
-            let request: JSONValue = ["op": "emit", "accountId": "acc", "count": .number(Double(count)), "chats": .number(Double(chats)), "start": .number(Double(next))]
-            _ = try await gateway.plugins.invoke(platform: "loopback", request: JSONEncoder().encode(request))
-            next += count
+        let port = try freeLoopbackPort()
+        let secret = String(repeating: "b", count: 40)
+        let gateway = try await startBenchGateway(in: directory, pluginDirectory: pluginDirectory) { config in
+            config.auth.jwt.secret = secret
+            config.api.rateLimitPerMinute = 100_000_000
+            config.server.host = "127.0.0.1"
+            config.server.port = port
         }
+        try await emitLoopback(gateway, start: 0, count: messages, chats: chats)
         await gateway.pipeline.flush()
 
         let app = gateway.application(metrics: nil)
@@ -49,8 +37,8 @@ struct APIBenchmark {
         let now = Date()
         let token = try await TokenMinter.mint(
             TokenClaims(userId: "bench", organizationId: "org", role: "admin", email: nil, expiresAt: now.addingTimeInterval(3600)),
-            secret: config.auth.jwt.secret!)
-        let base = "http://127.0.0.1:\(config.server.port)"
+            secret: secret)
+        let base = "http://127.0.0.1:\(port)"
         var results: [Result] = []
         for (name, path) in [
             ("/health (ceiling)", "/health"), ("messages?limit=50", "/api/messaging/messages?limit=50"),

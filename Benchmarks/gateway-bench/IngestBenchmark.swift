@@ -1,7 +1,6 @@
 import Foundation
 import GatewayCore
 import GatewayModel
-import Logging
 
 /// Loopback plugin → pipeline → router → SQLite, at several store sizes, next to the raw
 /// SQLite batched-insert rate of the same rows on the same machine.
@@ -27,29 +26,17 @@ struct IngestBenchmark {
     private func measure(prefill: Int) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        var config = GatewayConfig()
-        config.storage.backend = .sqlite(path: directory.appendingPathComponent("bench.sqlite").path)
-        config.plugins = [PluginConfig(name: "loopback", path: "libLoopbackChannel.so", location: "bench")]
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let gateway = try await Gateway(config: config, pluginDirectory: pluginDirectory, logger: logger)
-        await gateway.start()
-        gateway.pipeline.submit(
-            .accountStatus(AccountStatusUpdate(accountId: "acc", status: .connected, organizationId: "org")), channel: "loopback")
+        let gateway = try await startBenchGateway(in: directory, pluginDirectory: pluginDirectory)
 
         // Fill the store to the size under test (through the pipeline, 1000 chats).
-        var next = 0
-        while next < max(prefill, 1) {
-            let count = min(100_000, max(prefill, 1) - next)
-            try await emit(gateway, start: next, count: count, chats: 1_000)
-            next += count
-        }
+        var next = max(prefill, 1)
+        try await emitLoopback(gateway, start: 0, count: next, chats: 1_000)
         await gateway.pipeline.flush()
 
         // Throughput: one burst, timed from the first emit to the last commit.
         let clock = ContinuousClock()
         let started = clock.now
-        try await emit(gateway, start: next, count: burst, chats: 1_000)
+        try await emitLoopback(gateway, start: next, count: burst, chats: 1_000)
         await gateway.pipeline.flush()
         let elapsed = started.duration(to: clock.now)
         next += burst
@@ -70,7 +57,7 @@ struct IngestBenchmark {
             return latencies
         }
         for chunk in 0..<200 {
-            try await emit(gateway, start: next + chunk * 100, count: 100, chats: 1_000)
+            try await emitLoopback(gateway, start: next + chunk * 100, count: 100, chats: 1_000)
             try await Task.sleep(for: .milliseconds(5))
         }
         let latencies = await collector.value.sorted()
@@ -78,11 +65,6 @@ struct IngestBenchmark {
         return Result(
             stored: prefill, messagesPerSecond: rate, p50: percentile(latencies, 0.50) * 1000,
             p99: percentile(latencies, 0.99) * 1000)
-    }
-
-    private func emit(_ gateway: Gateway, start: Int, count: Int, chats: Int) async throws {
-        let request: JSONValue = ["op": "emit", "accountId": "acc", "count": .number(Double(count)), "chats": .number(Double(chats)), "start": .number(Double(start))]
-        _ = try await gateway.plugins.invoke(platform: "loopback", request: JSONEncoder().encode(request))
     }
 }
 

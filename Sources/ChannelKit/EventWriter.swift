@@ -22,25 +22,12 @@ enum EventWriter {
                 w.field("chatTitle", message.chatTitle)
                 if let contact = message.contact {
                     w.key("contact")
-                    w.object { c in
-                        c.field("id", contact.id)
-                        c.field("name", contact.name)
-                        c.field("username", contact.username)
-                        c.field("phone", contact.phone)
-                        c.field("email", contact.email)
-                    }
+                    w.write(contact)
                 }
                 w.field("text", message.text)
                 if let attachments = message.attachments {
                     w.key("attachments")
-                    w.array(attachments) { a, attachment in
-                        a.object { o in
-                            o.field("kind", attachment.kind)
-                            o.field("name", attachment.name)
-                            o.field("mimeType", attachment.mimeType)
-                            if let size = attachment.size { o.key("size"); o.number(Double(size)) }
-                        }
-                    }
+                    w.array(attachments) { a, attachment in a.write(attachment) }
                 }
                 if let metadata = message.metadata { w.key("metadata"); w.value(metadata) }
                 if let date = message.date { w.key("date"); w.number(date) }
