@@ -2,7 +2,7 @@
 SWIFT ?= swift
 CONFIG ?= gateway.yaml
 
-.PHONY: run test bench build release bootstrap check-config clean
+.PHONY: run test bench build release bootstrap check-config clean tl
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -28,6 +28,10 @@ release: bootstrap
 bench: release
 	.build/release/gateway-bench --output docs/BENCHMARKS.md
 	python3 Benchmarks/hub/hub_bench.py --gateway .build/release/gateway --output docs/BENCHMARKS.md
+
+# Telegram's TL schema (layer 201) from the kurigram 2.2.0 sdist on PyPI, hash-checked.
+tl:
+	scripts/fetch-tl-schema.sh
 
 check-config: build
 	.build/debug/gateway check-config $(CONFIG)
