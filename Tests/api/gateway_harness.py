@@ -26,6 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from gateway_process import GatewayProcess, free_port, gateway_binary  # noqa: E402,F401 (re-exported)
+from polling import eventually  # noqa: E402,F401 (re-exported)
 
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI_PATH = REPO / "docs" / "openapi.yaml"
@@ -324,20 +325,6 @@ def client_for(gateway: GatewayProcess, org: str, role: str | None = "admin", **
     client = Client(gateway, make_token(org, role, **claims))
     client.org = org  # type: ignore[attr-defined]
     return client
-
-
-def eventually(check: Callable[[], Any], *, timeout: float = 10, interval: float = 0.1, what: str = "condition",
-               last: Callable[[], Any] | None = None) -> Any:
-    """Polls `check` until it returns something truthy; fails with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            seen = last() if last else value
-            pytest.fail(f"timed out after {timeout} s waiting for {what}; last seen: {str(seen)[:1500]}", pytrace=False)
-        time.sleep(interval)
 
 
 def assert_iso_ms(value: Any, what: str = "timestamp") -> dt.datetime:

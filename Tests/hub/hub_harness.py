@@ -22,6 +22,7 @@ import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from gateway_process import GatewayProcess as SharedGatewayProcess, free_port, gateway_binary  # noqa: E402,F401
+from polling import eventually  # noqa: E402,F401 (re-exported)
 
 # python-engineio's client refuses a long-polling response of more than 16 packets (its own
 # safety limit, not a protocol rule); a server may flush a whole backlog (e.g. a recovery replay)
@@ -140,25 +141,6 @@ class Principal:
         return self.request("POST", "/api/messaging/send", {
             "channel": "loopback", "channelId": chat, "content": text, "bdAccountId": account["id"],
         }, expect=201).json()
-
-
-# --------------------------------------------------------------------------------------------
-# Waiting
-
-
-def eventually(check: Callable[[], Any], *, timeout: float = 10, interval: float = 0.05,
-               what: str = "condition", last: Callable[[], Any] | None = None) -> Any:
-    """Polls `check` until it returns something truthy; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            seen = last() if last else value
-            pytest.fail(f"timed out after {timeout} s waiting for {what}; last seen: {str(seen)[:2000]}",
-                        pytrace=False)
-        time.sleep(interval)
 
 
 # --------------------------------------------------------------------------------------------
