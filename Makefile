@@ -29,9 +29,11 @@ bench: release
 	.build/release/gateway-bench --output docs/BENCHMARKS.md
 	python3 Benchmarks/hub/hub_bench.py --gateway .build/release/gateway --output docs/BENCHMARKS.md
 
-# Telegram's TL schema (layer 201) from the kurigram 2.2.0 sdist on PyPI, hash-checked.
+# Telegram's TL schema (layer 201) from the kurigram 2.2.0 sdist on PyPI, hash-checked, then the
+# generated Swift types (committed) regenerated from it.
 tl:
 	scripts/fetch-tl-schema.sh
+	scripts/generate-tl.sh
 
 check-config: build
 	.build/debug/gateway check-config $(CONFIG)
