@@ -133,9 +133,13 @@ struct SwiftEmitter {
                     let test = type.name == "true" ? "self.\(name)" : "self.\(name) != nil"
                     return "if \(test) { flags |= 1 << \(bit) }"
                 }
-                out += "            do {\n                var flags: Swift.UInt32 = 0\n"
-                for line in bits { out += "                \(line)\n" }
-                out += "                writer.write(flags)\n            }\n"
+                if bits.isEmpty {
+                    out += "            writer.write(Swift.UInt32(0))\n"
+                } else {
+                    out += "            do {\n                var flags: Swift.UInt32 = 0\n"
+                    for line in bits { out += "                \(line)\n" }
+                    out += "                writer.write(flags)\n            }\n"
+                }
             case .plain(let type):
                 out += "            \(try mapper.write(type, "self.\(field)"))\n"
             case .conditional(_, _, let type) where type.name == "true":
@@ -157,7 +161,12 @@ struct SwiftEmitter {
                 let field = SwiftNames.fieldBare(parameter.name)
                 switch parameter.kind {
                 case .flagWord:
-                    out += "            let \(flagVariable(parameter.name)) = try reader.readUInt32()\n"
+                    let used = combinator.parameters.contains {
+                        if case .conditional(let word, _, _) = $0.kind { return word == parameter.name }
+                        return false
+                    }
+                    out += used ? "            let \(flagVariable(parameter.name)) = try reader.readUInt32()\n"
+                        : "            _ = try reader.readUInt32()\n"
                 case .plain(let type):
                     out += "            self.\(field) = \(try mapper.read(type))\n"
                 case .conditional(let word, let bit, let type) where type.name == "true":

@@ -54,10 +54,7 @@ extension Api.Types {
         }
 
         public func serializeBare(to writer: inout TLWriter) {
-            do {
-                var flags: Swift.UInt32 = 0
-                writer.write(flags)
-            }
+            writer.write(Swift.UInt32(0))
             writer.write(self.title)
             writer.write(self.url)
             writer.writeVector(self.peers) { writer, element in element.serialize(to: &writer) }
@@ -70,7 +67,7 @@ extension Api.Types {
         }
 
         public init(bareFrom reader: inout TLReader) throws {
-            let tl_flags = try reader.readUInt32()
+            _ = try reader.readUInt32()
             self.title = try reader.readString()
             self.url = try reader.readString()
             self.peers = try reader.readVector { reader in try Api.Peer(from: &reader) }
@@ -742,10 +739,7 @@ extension Api.Types.stories {
         }
 
         public func serializeBare(to writer: inout TLWriter) {
-            do {
-                var flags: Swift.UInt32 = 0
-                writer.write(flags)
-            }
+            writer.write(Swift.UInt32(0))
             writer.write(self.state)
             self.stealthMode.serialize(to: &writer)
         }
@@ -757,7 +751,7 @@ extension Api.Types.stories {
         }
 
         public init(bareFrom reader: inout TLReader) throws {
-            let tl_flags = try reader.readUInt32()
+            _ = try reader.readUInt32()
             self.state = try reader.readString()
             self.stealthMode = try Api.StoriesStealthMode(from: &reader)
         }
@@ -4501,10 +4495,7 @@ extension Api.Types {
         }
 
         public func serializeBare(to writer: inout TLWriter) {
-            do {
-                var flags: Swift.UInt32 = 0
-                writer.write(flags)
-            }
+            writer.write(Swift.UInt32(0))
             writer.write(self.botId)
             self.recipients.serialize(to: &writer)
             self.rights.serialize(to: &writer)
@@ -4517,7 +4508,7 @@ extension Api.Types {
         }
 
         public init(bareFrom reader: inout TLReader) throws {
-            let tl_flags = try reader.readUInt32()
+            _ = try reader.readUInt32()
             self.botId = try reader.readInt64()
             self.recipients = try Api.BusinessBotRecipients(from: &reader)
             self.rights = try Api.BusinessBotRights(from: &reader)
