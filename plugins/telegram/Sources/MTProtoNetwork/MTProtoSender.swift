@@ -121,6 +121,11 @@ public actor MTProtoSender {
         var reason = "closed by the server"
         do {
             while let packet = try await packets.next(isolation: #isolation) { handle(packet) }
+        } catch TransportError.serverError(code: -404) {
+            // The DC does not know our auth key (it was destroyed or never existed there):
+            // reconnecting with it is pointless; the layer above decides (new key, or logged out).
+            authKeyRejected(connection)
+            return
         } catch {
             reason = "\(error)"
         }
@@ -216,6 +221,15 @@ public actor MTProtoSender {
         guard !closed else { return }
         eventSink.yield(.connectionLost(reason))
         Task { await self.reconnect(after: reason) }
+    }
+
+    private func authKeyRejected(_ ended: TransportConnection) {
+        guard connection === ended else { return }
+        connection = nil
+        closed = true
+        pingTask?.cancel()
+        failAll(SenderError.authKeyRejected)
+        eventSink.yield(.closed("the data center rejected the auth key (-404)"))
     }
 
     private func reconnect(after reason: String) async {

@@ -64,4 +64,6 @@ public enum SenderError: Error, Equatable, Sendable {
     /// bad_msg_notification the session does not retry (its error code).
     case refusedByServer(code: Int32)
     case handshake(String)
+    /// Transport error -404: the data center does not know this auth key.
+    case authKeyRejected
 }

@@ -58,6 +58,7 @@ public final class ClientSession: @unchecked Sendable {
         return token
     }
 
+    @discardableResult
     public func send<F: TLFunction>(_ function: F) -> RequestToken { send(function.serialized()) }
 
     /// Whether `pack()` has something worth a packet now (requests, or a full batch of acks).
@@ -149,7 +150,12 @@ public final class ClientSession: @unchecked Sendable {
         }
     }
 
+    /// A bad_msg_notification 16/17 (alone or in a container) is exempt from the time window: it is
+    /// how the server tells a client with a wrong clock the right time.
     private func isClockResync(_ body: [UInt8]) -> Bool {
+        if ServiceMessages.constructorId(of: body) == ServiceConstructor.messageContainer {
+            return (try? ServiceMessages.parseContainer(body))?.contains { isClockResync($0.body) } ?? false
+        }
         guard ServiceMessages.constructorId(of: body) == MT.Types.BadMsgNotification.constructorId,
               case .badMsgNotification(let notification)? = try? MT.BadMsgNotification(tlBytes: body) else { return false }
         return notification.errorCode == 16 || notification.errorCode == 17
