@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Telegram's MTProto stack (TL, crypto, transports, session, fake DC): a package of its own.
+        .package(path: "plugins/telegram"),
     ],
     targets: [
         // The C contract between the gateway and its channel plugins.
@@ -59,7 +61,15 @@ let package = Package(
         .target(name: "LoopbackChannel", dependencies: ["ChannelKit"], path: "plugins/loopback",
                 linkerSettings: pluginLinkerSettings),
 
-        .executableTarget(name: "gateway-bench", dependencies: ["GatewayCore", "CSQLite"],
+        .executableTarget(name: "gateway-bench", dependencies: [
+            "GatewayCore", "CSQLite",
+            .product(name: "MTProto", package: "telegram"),
+            .product(name: "MTProtoCrypto", package: "telegram"),
+            .product(name: "MTProtoNetwork", package: "telegram"),
+            .product(name: "FakeDC", package: "telegram"),
+            .product(name: "TelegramAPI", package: "telegram"),
+            .product(name: "TLRuntime", package: "telegram"),
+        ],
                           path: "Benchmarks/gateway-bench"),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayModel", "ChannelKit"]),

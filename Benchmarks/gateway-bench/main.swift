@@ -2,58 +2,70 @@ import Foundation
 import GatewayCore
 
 // `make bench`: runs every benchmark in one process and writes docs/BENCHMARKS.md's tables.
-// Usage: gateway-bench [--quick] [--output docs/BENCHMARKS.md]
+// Usage: gateway-bench [--quick] [--only ingest|api|mtproto] [--output docs/BENCHMARKS.md]
 
 let arguments = CommandLine.arguments
 let quick = arguments.contains("--quick")
 let output = arguments.firstIndex(of: "--output").map { arguments[$0 + 1] }
+let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }
+func selected(_ name: String) -> Bool { only == nil || only == name }
 let pluginDirectory = PluginHost.defaultPluginDirectory
 let burst = quick ? 50_000 : 200_000
 let prefills = quick ? [1, 10_000] : [1, 10_000, 1_000_000]
 
 func format(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
 
-let rawBenchmark = RawSQLiteBenchmark(rows: burst, batchSize: GatewayConfig().storage.batchSize)
-var raw: [Double] = []
-for prefill in prefills { raw.append(try await rawBenchmark.run(prefill: prefill)) }
-let ingest = try await IngestBenchmark(pluginDirectory: pluginDirectory, burst: burst).run(prefills: prefills)
+if selected("ingest") {
+    let rawBenchmark = RawSQLiteBenchmark(rows: burst, batchSize: GatewayConfig().storage.batchSize)
+    var raw: [Double] = []
+    for prefill in prefills { raw.append(try await rawBenchmark.run(prefill: prefill)) }
+    let ingest = try await IngestBenchmark(pluginDirectory: pluginDirectory, burst: burst).run(prefills: prefills)
 
-var report = """
-    ### Ingest: loopback plugin → router → SQLite store
+    var report = """
+        ### Ingest: loopback plugin → router → SQLite store
 
-    Burst of \(burst) messages over 1,000 chats; throughput from the first emit to the last commit.
-    Latency is emit → committed → on the hub, at a paced 20,000 messages/s.
-    Reference, same run: raw SQLite batched insert of the same rows into the same schema and
-    pragmas, one prepared statement, no pipeline (the physical limit), at the same store size.
+        Burst of \(burst) messages over 1,000 chats; throughput from the first emit to the last commit.
+        Latency is emit → committed → on the hub, at a paced 20,000 messages/s.
+        Reference, same run: raw SQLite batched insert of the same rows into the same schema and
+        pragmas, one prepared statement, no pipeline (the physical limit), at the same store size.
 
-    | stored before | messages/s | raw SQLite rows/s | % of raw | p50 latency (ms) | p99 latency (ms) |
-    |---:|---:|---:|---:|---:|---:|
+        | stored before | messages/s | raw SQLite rows/s | % of raw | p50 latency (ms) | p99 latency (ms) |
+        |---:|---:|---:|---:|---:|---:|
 
-    """
-for (result, rawRate) in zip(ingest, raw) {
-    report += "| \(result.stored) | \(format(result.messagesPerSecond)) | \(format(rawRate)) | \(format(result.messagesPerSecond / rawRate * 100, 1))% | \(format(result.p50, 2)) | \(format(result.p99, 2)) |\n"
+        """
+    for (result, rawRate) in zip(ingest, raw) {
+        report += "| \(result.stored) | \(format(result.messagesPerSecond)) | \(format(rawRate)) | \(format(result.messagesPerSecond / rawRate * 100, 1))% | \(format(result.p50, 2)) | \(format(result.p99, 2)) |\n"
+    }
+    print(report)
+    if let output { try BenchmarkReport.replaceSection("ingest", with: report, in: output) }
 }
-print(report)
-if let output { try BenchmarkReport.replaceSection("ingest", with: report, in: output) }
 
-let apiMessages = quick ? 100_000 : 1_000_000
-let api = try await APIBenchmark(pluginDirectory: pluginDirectory, messages: apiMessages, chats: 10_000, duration: quick ? 3 : 10).run()
-var apiReport = """
-    ### REST API: reads on a large store
+if selected("api") {
+    let apiMessages = quick ? 100_000 : 1_000_000
+    let api = try await APIBenchmark(pluginDirectory: pluginDirectory, messages: apiMessages, chats: 10_000, duration: quick ? 3 : 10).run()
+    var apiReport = """
+        ### REST API: reads on a large store
 
-    \(apiMessages) messages across 10,000 chats in SQLite; wrk (1 thread, 16 connections, loopback)
-    shares the 2 cores with the server. Reference, same run: the same server's `/health`.
+        \(apiMessages) messages across 10,000 chats in SQLite; wrk (1 thread, 16 connections, loopback)
+        shares the 2 cores with the server. Reference, same run: the same server's `/health`.
 
-    | endpoint | requests/s | % of /health | p50 | p99 |
-    |---|---:|---:|---:|---:|
+        | endpoint | requests/s | % of /health | p50 | p99 |
+        |---|---:|---:|---:|---:|
 
-    """
-let ceiling = api.first?.requestsPerSecond ?? 1
-for result in api {
-    apiReport += "| `\(result.name)` | \(format(result.requestsPerSecond)) | \(format(result.requestsPerSecond / ceiling * 100, 1))% | \(result.p50) | \(result.p99) |\n"
+        """
+    let ceiling = api.first?.requestsPerSecond ?? 1
+    for result in api {
+        apiReport += "| `\(result.name)` | \(format(result.requestsPerSecond)) | \(format(result.requestsPerSecond / ceiling * 100, 1))% | \(result.p50) | \(result.p99) |\n"
+    }
+    print(apiReport)
+    if let output {
+        try BenchmarkReport.replaceSection("api", with: apiReport, in: output)
+        print("updated \(output)")
+    }
 }
-print(apiReport)
-if let output {
-    try BenchmarkReport.replaceSection("api", with: apiReport, in: output)
-    print("updated \(output)")
+
+if selected("mtproto") {
+    let mtprotoReport = try await MTProtoBenchmark(quick: quick).report()
+    print(mtprotoReport)
+    if let output { try BenchmarkReport.replaceSection("mtproto", with: mtprotoReport, in: output) }
 }

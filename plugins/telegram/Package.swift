@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TLRuntime", targets: ["TLRuntime"]),
+        .library(name: "MTProtoCrypto", targets: ["MTProtoCrypto"]),
         .library(name: "TelegramAPI", targets: ["TelegramAPI"]),
         .library(name: "MTProto", targets: ["MTProto"]),
         .library(name: "MTProtoNetwork", targets: ["MTProtoNetwork"]),
@@ -50,6 +51,10 @@ let package = Package(
         .executableTarget(name: "fake-dc", dependencies: [
             "FakeDC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // libFuzzer target over the TL, transport and session decoders (scripts/fuzz.sh).
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(name: "mtproto-fuzz", dependencies: ["CFuzzerDriver", "MTProto", "MTProtoTL", "TelegramAPI", "MTProtoTransport"]),
 
         .testTarget(name: "TLTests", dependencies: ["TLSchema", "TLRuntime", "MTProtoTL", "TelegramAPI"]),
         .testTarget(name: "MTProtoCryptoTests", dependencies: ["MTProtoCrypto"]),

@@ -29,6 +29,14 @@ public enum AES256IGE {
         return legacy.encrypt(data, key: key, iv: iv)
     }
 
+    /// OpenSSL's own `AES_ige_encrypt` in decrypt mode, for benchmarks.
+    public static func referenceDecrypt(_ data: [UInt8], key: [UInt8], iv: [UInt8]) throws -> [UInt8] {
+        try checkAES256(key: key, iv: iv)
+        try IGE.checkBlockMultiple(data)
+        let legacy: any LegacyIGEEncrypting.Type = LegacyAESIGE.self
+        return legacy.decrypt(data, key: key, iv: iv)
+    }
+
     private static func checkAES256(key: [UInt8], iv: [UInt8]) throws {
         guard key.count == 32, iv.count == 32 else { throw CryptoError.invalidKeyLength }
     }

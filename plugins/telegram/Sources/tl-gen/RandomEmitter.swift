@@ -28,7 +28,7 @@ struct RandomEmitter {
             let listName = "chunk\(index + 1)"
             chunkNames.append(listName)
             let checks = chunk.map(\.check).filter { !$0.isEmpty }
-            let contents = header + "import TLRuntime\n@testable import \(moduleName)\n\n" + chunk.map(\.code).joined(separator: "\n")
+            let contents = header + "import TLRuntime\nimport \(moduleName)\n\n" + chunk.map(\.code).joined(separator: "\n")
                 + "\nextension \(names.root)RoundTrips {\n    static let \(listName): [RoundTrip] = [\n"
                 + checks.map { "        \($0),\n" }.joined() + "    ]\n}\n"
             files.append((name: "\(names.root)Random\(index + 1).swift", contents: contents))

@@ -8,6 +8,14 @@ public struct DecryptedMessage: Sendable, Equatable {
     public var messageId: Int64
     public var seqNo: Int32
     public var body: [UInt8]
+
+    public init(salt: Int64, sessionId: Int64, messageId: Int64, seqNo: Int32, body: [UInt8]) {
+        self.salt = salt
+        self.sessionId = sessionId
+        self.messageId = messageId
+        self.seqNo = seqNo
+        self.body = body
+    }
 }
 
 /// MTProto 2.0 message encryption: auth_key_id + msg_key + AES-256-IGE(salt, session_id, msg_id,
