@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "TelegramAPI", targets: ["TelegramAPI"]),
         .library(name: "MTProto", targets: ["MTProto"]),
         .library(name: "MTProtoNetwork", targets: ["MTProtoNetwork"]),
+        .library(name: "TelegramClient", targets: ["TelegramClient"]),
         .library(name: "FakeDC", targets: ["FakeDC"]),
         .executable(name: "tl-gen", targets: ["tl-gen"]),
         .executable(name: "fake-dc", targets: ["fake-dc"]),
@@ -46,6 +47,9 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
 
+        // The client: login (code, 2FA, DC migration), dialogs, send, updates with gap recovery.
+        .target(name: "TelegramClient", dependencies: ["MTProto", "MTProtoNetwork", "MTProtoCrypto", "TelegramAPI", "TLRuntime"]),
+
         // The server side for tests: a fake data center speaking the same protocol.
         .target(name: "FakeDC", dependencies: ["MTProto", "MTProtoNetwork", "TelegramAPI"]),
         .executableTarget(name: "fake-dc", dependencies: [
@@ -59,6 +63,7 @@ let package = Package(
         .testTarget(name: "TLTests", dependencies: ["TLSchema", "TLRuntime", "MTProtoTL", "TelegramAPI"]),
         .testTarget(name: "MTProtoCryptoTests", dependencies: ["MTProtoCrypto"]),
         .testTarget(name: "MTProtoTransportTests", dependencies: ["MTProtoTransport"]),
+        .testTarget(name: "TelegramClientTests", dependencies: ["TelegramClient", "FakeDC", "MTProtoNetwork", "TelegramAPI"]),
         .testTarget(name: "MTProtoTests", dependencies: ["MTProto", "MTProtoNetwork", "FakeDC", "TelegramAPI"]),
     ]
 )

@@ -1,0 +1,1 @@
+// The Telegram client: login, dialogs, send, updates (see docs/ARCHITECTURE.md).
