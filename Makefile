@@ -15,11 +15,13 @@ run: build
 	.build/debug/gateway serve --config $(CONFIG)
 
 # Builds everything (plugins included) once, then runs the Swift suite and the suites that drive
-# a live gateway with independent clients (requests, python-socketio, schemathesis).
+# a live gateway with independent clients (requests, python-socketio, schemathesis), and Telethon
+# against the fake Telegram data center (plugins/telegram's fake-dc).
 test: bootstrap
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api Tests/hub -q
+	FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/telegram -q
 
 release: bootstrap
 	$(SWIFT) build -c release
