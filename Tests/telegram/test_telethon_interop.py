@@ -169,10 +169,6 @@ def test_get_config(fake_dc, transport):
     run(body())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fake-dc bug: help.getConfig's dc_options give port 443, not the port it listens on "
-    "(FakeDataCenter installs its default handlers in init(), before start() binds; "
-    "DefaultHandlers.configuration hard-codes port 443). Remove this mark once fixed."))
 def test_get_config_lists_the_listening_port(fake_dc):
     async def body():
         async with connected_client(fake_dc, "abridged") as client:
@@ -334,13 +330,6 @@ def new_sessions_created(monkeypatch) -> dict[int, int]:
     return created
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fake-dc bug: FakeDataCenter keeps one ServerSession per auth key (sessions[authKeyId]) with a single "
-    "clientSessionId, so two MTProto sessions on one key make it flip on every packet: new_session_created "
-    "is sent again at each flip (seqno reset too), and a reply whose handler suspends may be encrypted "
-    "under the other client's session id, which Telethon drops ('Server replied with a wrong session ID'; "
-    "the request then times out; seen in about 1 of 30 rounds of 20 concurrent updates.getState). "
-    "Session state should be per (auth key, session id). Remove this mark once fixed."))
 def test_two_sessions_on_one_auth_key_at_once(fake_dc, new_sessions_created):
     """Two connections (two MTProto sessions) on the same auth key at the same time, as an app
     with several connections to one DC does: each session gets one new_session_created, and every

@@ -6,9 +6,9 @@ extension FakeDataCenter {
     /// What every client asks first: help.getConfig (inside initConnection), help.getNearestDc,
     /// updates.getState for a fresh account (pts 0 is a valid start); users.getUsers before any login
     /// answers like Telegram for an unauthorized key (clients such as Telethon ask for "me" on connect).
-    static func installDefaultHandlers(on handlers: inout [UInt32: Handler], dcId: Int32, host: String) {
+    static func installDefaultHandlers(on handlers: inout [UInt32: Handler], dcId: Int32, host: String, port: Int) {
         handlers[Api.Functions.help.GetConfig.constructorId] = { _ in
-            .value(Api.Config.config(configuration(dcId: dcId, host: host)))
+            .value(Api.Config.config(configuration(dcId: dcId, host: host, port: port)))
         }
         handlers[Api.Functions.help.GetNearestDc.constructorId] = { _ in
             .value(Api.NearestDc.nearestDc(Api.Types.NearestDc(country: "ZZ", thisDc: dcId, nearestDc: dcId)))
@@ -21,9 +21,9 @@ extension FakeDataCenter {
         }
     }
 
-    static func configuration(dcId: Int32, host: String) -> Api.Types.Config {
+    static func configuration(dcId: Int32, host: String, port: Int) -> Api.Types.Config {
         let now = Int32(Date().timeIntervalSince1970)
-        let option = Api.DcOption.dcOption(Api.Types.DcOption(id: dcId, ipAddress: host, port: 443))
+        let option = Api.DcOption.dcOption(Api.Types.DcOption(id: dcId, ipAddress: host, port: Int32(port)))
         return Api.Types.Config(
             date: now, expires: now + 3600, testMode: true, thisDc: dcId, dcOptions: [option], dcTxtDomainName: "",
             chatSizeMax: 200, megagroupSizeMax: 200_000, forwardedCountMax: 100, onlineUpdatePeriodMs: 210_000,

@@ -52,12 +52,12 @@ public actor FakeDataCenter {
     private var listener: TransportListener?
     private var keys: [Int64: AuthKey] = [:]
     private var sessions: [Int64: ServerSession] = [:]
-    private var connections: [Int64: TransportConnection] = [:]
+    /// The latest connection of each auth key, with the client session id it speaks.
+    private var connections: [Int64: (connection: TransportConnection, sessionId: Int64)] = [:]
     private var handlers: [UInt32: Handler] = [:]
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        Self.installDefaultHandlers(on: &handlers, dcId: configuration.dcId, host: configuration.host)
     }
 
     public func start() async throws -> Int {
@@ -66,12 +66,16 @@ public actor FakeDataCenter {
         }
         self.listener = listener
         port = listener.port
+        // Defaults (help.getConfig lists this DC at its real port); tests' handlers take precedence.
+        var defaults: [UInt32: Handler] = [:]
+        Self.installDefaultHandlers(on: &defaults, dcId: configuration.dcId, host: configuration.host, port: port)
+        handlers.merge(defaults) { installed, _ in installed }
         return port
     }
 
     public func stop() async {
         await listener?.close()
-        for connection in connections.values { connection.close() }
+        for client in connections.values { client.connection.close() }
         connections.removeAll()
     }
 
@@ -96,9 +100,9 @@ public actor FakeDataCenter {
 
     /// Sends a server message (e.g. Updates) to the client connected with `authKeyId` (or every client).
     public func push(_ body: [UInt8], to authKeyId: Int64? = nil) {
-        for (keyId, connection) in connections where authKeyId == nil || keyId == authKeyId {
+        for (keyId, client) in connections where authKeyId == nil || keyId == authKeyId {
             guard let session = sessions[keyId] else { continue }
-            connection.send(session.packet([ServerSession.Outgoing(body)]))
+            client.connection.send(session.packet([ServerSession.Outgoing(body)], sessionId: client.sessionId))
         }
     }
 
@@ -110,7 +114,7 @@ public actor FakeDataCenter {
 
     /// Closes every client connection (a cut link).
     public func dropAllConnections() {
-        for connection in connections.values { connection.close() }
+        for client in connections.values { client.connection.close() }
         connections.removeAll()
     }
 
@@ -148,11 +152,9 @@ public actor FakeDataCenter {
                     connection.sendTransportError(-404)
                     continue
                 }
-                if connectionKeyId != keyId {
-                    connectionKeyId = keyId
-                    connections[keyId] = connection
-                }
                 guard let incoming = try? session.receive(packet) else { continue }
+                connectionKeyId = keyId
+                connections[keyId] = (connection, incoming.sessionId)
                 if try await !answer(incoming, session: session, authKeyId: keyId, connection: connection) {
                     connection.close()
                     break
@@ -161,7 +163,7 @@ public actor FakeDataCenter {
         } catch {
             connection.close()
         }
-        if let connectionKeyId, connections[connectionKeyId] === connection { connections[connectionKeyId] = nil }
+        if let connectionKeyId, connections[connectionKeyId]?.connection === connection { connections[connectionKeyId] = nil }
     }
 
     /// Handles one client packet; false when a fault says to drop the connection.
@@ -179,7 +181,7 @@ public actor FakeDataCenter {
             let notice = MT.Types.BadServerSalt(badMsgId: incoming.outerMessageId, badMsgSeqno: incoming.outerSeqNo,
                                                 errorCode: 48, newServerSalt: session.salt)
             replies.append(.init(notice.serialized(), contentRelated: false))
-            connection.send(session.packet(replies))
+            connection.send(session.packet(replies, sessionId: incoming.sessionId))
             return true
         }
         var acknowledged: [Int64] = []
@@ -201,9 +203,9 @@ public actor FakeDataCenter {
         if !acknowledged.isEmpty { replies.insert(.init(MT.Types.MsgsAck(msgIds: acknowledged).serialized(), contentRelated: false), at: 0) }
         guard !replies.isEmpty else { return true }
         if faults.containers || replies.count == 1 {
-            connection.send(session.packet(replies))
+            connection.send(session.packet(replies, sessionId: incoming.sessionId))
         } else {
-            for reply in replies { connection.send(session.packet([reply])) }
+            for reply in replies { connection.send(session.packet([reply], sessionId: incoming.sessionId)) }
         }
         return true
     }

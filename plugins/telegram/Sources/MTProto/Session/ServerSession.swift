@@ -7,10 +7,11 @@ import TLRuntime
 public final class ServerSession: @unchecked Sendable {
     public let authKey: AuthKey
     public var salt: Int64
-    /// The client's current session id (a client may start a new one on the same key).
+    /// The session id of the latest packet (several clients may share one key, each with its own).
     public private(set) var clientSessionId: Int64?
     private var ids = MessageIdGenerator()
-    private var contentMessagesSent: Int32 = 0
+    /// Content-related messages sent per client session (seq_no is per session).
+    private var contentMessagesSent: [Int64: Int32] = [:]
     private let now: @Sendable () -> Double
     private let random: @Sendable (Int) -> [UInt8]
 
@@ -37,11 +38,9 @@ public final class ServerSession: @unchecked Sendable {
     public func receive(_ packet: [UInt8]) throws -> Incoming {
         let message = try EncryptedMessage.decrypt(packet, authKey: authKey, sender: .client)
         guard message.messageId & 3 == 0 else { throw SessionError.messageIdWrongParity(message.messageId) }
-        let isNew = clientSessionId != message.sessionId
-        if isNew {
-            clientSessionId = message.sessionId
-            contentMessagesSent = 0
-        }
+        let isNew = contentMessagesSent[message.sessionId] == nil
+        if isNew { contentMessagesSent[message.sessionId] = 0 }
+        clientSessionId = message.sessionId
         let body = try ServiceMessages.unpacked(message.body)
         var messages: [InnerMessage]
         if ServiceMessages.constructorId(of: body) == ServiceConstructor.messageContainer {
@@ -64,17 +63,18 @@ public final class ServerSession: @unchecked Sendable {
         }
     }
 
-    /// Packs messages into one encrypted packet (a container when there are several).
+    /// Packs messages into one encrypted packet (a container when there are several) for the
+    /// client session `sessionId` (default: the latest one seen).
     /// `messageIdOffset` skews the ids' clock (tests of the client's time window and resync).
-    public func packet(_ messages: [Outgoing], messageIdOffset: Double = 0) -> [UInt8] {
-        let sessionId = clientSessionId ?? 0
+    public func packet(_ messages: [Outgoing], sessionId: Int64? = nil, messageIdOffset: Double = 0) -> [UInt8] {
+        let sessionId = sessionId ?? clientSessionId ?? 0
         let time = now() + messageIdOffset
         let inner = messages.map {
             InnerMessage(messageId: ids.next($0.contentRelated ? .serverResponse : .serverNotification, now: time),
-                         seqNo: nextSeqNo(contentRelated: $0.contentRelated), body: $0.body)
+                         seqNo: nextSeqNo(contentRelated: $0.contentRelated, sessionId: sessionId), body: $0.body)
         }
         let top = inner.count == 1 ? inner[0]
-            : InnerMessage(messageId: ids.next(.serverNotification, now: time), seqNo: nextSeqNo(contentRelated: false),
+            : InnerMessage(messageId: ids.next(.serverNotification, now: time), seqNo: nextSeqNo(contentRelated: false, sessionId: sessionId),
                            body: ServiceMessages.container(inner))
         return EncryptedMessage.encrypt(DecryptedMessage(salt: salt, sessionId: sessionId, messageId: top.messageId,
                                                          seqNo: top.seqNo, body: top.body),
@@ -86,9 +86,10 @@ public final class ServerSession: @unchecked Sendable {
                                             serverSalt: salt).serialized(), contentRelated: false)
     }
 
-    private func nextSeqNo(contentRelated: Bool) -> Int32 {
-        guard contentRelated else { return contentMessagesSent * 2 }
-        defer { contentMessagesSent += 1 }
-        return contentMessagesSent * 2 + 1
+    private func nextSeqNo(contentRelated: Bool, sessionId: Int64) -> Int32 {
+        let sent = contentMessagesSent[sessionId, default: 0]
+        guard contentRelated else { return sent * 2 }
+        contentMessagesSent[sessionId] = sent + 1
+        return sent * 2 + 1
     }
 }
