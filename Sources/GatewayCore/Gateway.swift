@@ -56,9 +56,13 @@ public final class Gateway: Sendable {
             authenticator = try await JWTAuthenticator(config: config.auth.jwt)
         }
         hub = Hub(config: config.hub, authenticator: authenticator, store: sqlite, accounts: accounts, logger: logger)
+        let stateStore: any PluginStateStore = config.storage.stateKey.map {
+            EncryptedPluginStateStore(base: sqlite, key: EncryptedPluginStateStore.key(from: $0))
+        } ?? sqlite
         plugins = PluginHost(
-            pluginDirectory: pluginDirectory ?? PluginHost.defaultPluginDirectory, stateStore: sqlite,
-            pipeline: pipeline, logger: logger, requestTimeout: .seconds(config.api.channelTimeoutSeconds))
+            pluginDirectory: pluginDirectory ?? PluginHost.defaultPluginDirectory, stateStore: stateStore,
+            pipeline: pipeline, logger: logger, requestTimeout: .seconds(config.api.channelTimeoutSeconds),
+            stateEncrypted: config.storage.stateKey != nil)
     }
 
     /// The HTTP application with every gateway service; run it with `runService()`.

@@ -39,6 +39,18 @@ import Testing
         #expect(config.storage.backend == .postgres(url: "postgres://u@127.0.0.1/db"))
     }
 
+    @Test func stateKeyComesFromTheEnvironmentAndMustBeLongEnough() throws {
+        let config = try ConfigLoader.load(path: repositoryFile("gateway.yaml"), environment: ["GATEWAY_STATE_KEY": "a passphrase of some length"])
+        #expect(config.storage.stateKey == "a passphrase of some length")
+        #expect(try ConfigLoader.load(path: repositoryFile("gateway.yaml"), environment: [:]).storage.stateKey == nil)
+        let errors = try #require(throws: ConfigErrors.self) {
+            try ConfigLoader.parse("storage:\n  state_key: short\n", file: "key.yaml", environment: [:])
+        }
+        #expect(errors.issues.map(\.description) == [
+            "key.yaml:2:14: storage.state_key must be base64 of 32 bytes or a passphrase of at least 16 characters",
+        ])
+    }
+
     @Test func reportsEveryMistakeWithLineAndColumn() throws {
         let yaml = """
             server:

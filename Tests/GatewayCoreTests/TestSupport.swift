@@ -97,7 +97,7 @@ final class GatewayProcess: @unchecked Sendable {
     init(config: String, port: Int, logPath: String) throws {
         self.port = port
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.executableURL = URL(fileURLWithPath: BuildProducts.gateway)

@@ -152,7 +152,7 @@ public enum ConfigLoader {
     }
 
     private static func readStorage(_ node: Node, into storage: inout StorageConfig, _ reader: YAMLReader) {
-        guard let entries = reader.mapping(node, at: "storage", allowed: ["sqlite", "postgres", "batch_size"]) else {
+        guard let entries = reader.mapping(node, at: "storage", allowed: ["sqlite", "postgres", "batch_size", "state_key"]) else {
             return
         }
         if let sqlite = entries["sqlite"], let keys = reader.mapping(sqlite, at: "storage.sqlite", allowed: ["path"]) {
@@ -164,6 +164,13 @@ public enum ConfigLoader {
         }
         if let batch = entries["batch_size"], let size = reader.int(batch, at: "storage.batch_size", in: 1...100_000) {
             storage.batchSize = size
+        }
+        if let value = entries["state_key"], let key = reader.optionalString(value, at: "storage.state_key") {
+            if key.count < 16 {
+                reader.report(value, "storage.state_key must be base64 of 32 bytes or a passphrase of at least 16 characters")
+            } else {
+                storage.stateKey = key
+            }
         }
     }
 

@@ -66,6 +66,9 @@ public struct StorageConfig: Sendable {
     public var backend: Backend = .sqlite(path: "./data/gateway.sqlite")
     /// Most events written in one transaction.
     public var batchSize = 8192
+    /// Key encrypting plugin state at rest (AES-256-GCM): base64 of 32 bytes or a passphrase of
+    /// 16+ characters. Without it plugin state is stored as plaintext, and plugins are told so.
+    public var stateKey: String?
 }
 
 public struct HubConfig: Sendable {

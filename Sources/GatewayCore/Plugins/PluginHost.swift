@@ -17,18 +17,28 @@ public final class PluginHost: Sendable {
     private let pipeline: IngestPipeline
     private let logger: Logger
     private let requestTimeout: Duration
+    private let stateEncrypted: Bool
     private let loaded = Mutex<[LoadedPlugin]>([])
     private let statuses = Mutex<[PluginStatus]>([])
 
     public init(
         pluginDirectory: String, stateStore: any PluginStateStore, pipeline: IngestPipeline, logger: Logger,
-        requestTimeout: Duration = .seconds(30)
+        requestTimeout: Duration = .seconds(30), stateEncrypted: Bool = false
     ) {
+        self.stateEncrypted = stateEncrypted
         self.pluginDirectory = pluginDirectory
         self.stateStore = stateStore
         self.pipeline = pipeline
         self.logger = logger
         self.requestTimeout = requestTimeout
+    }
+
+    /// The plugin's own config, plus what the host tells every plugin under the reserved key
+    /// `gateway` (docs/PLUGIN_ABI.md): whether state_put values are encrypted at rest.
+    static func configForPlugin(_ config: JSONValue, stateEncrypted: Bool) -> JSONValue {
+        guard case .object(var fields) = config else { return config }
+        fields["gateway"] = .object(["stateEncryption": .string(stateEncrypted ? "aes-256-gcm" : "none")])
+        return .object(fields)
     }
 
     /// The directory next to the running executable, where SwiftPM puts the plugin libraries.
@@ -156,7 +166,7 @@ public final class PluginHost: Sendable {
         let context = PluginContext(name: config.name, platform: platform, logger: pluginLogger, state: stateStore, pipeline: pipeline)
         let hostTable = UnsafeMutablePointer<gw_host>.allocate(capacity: 1)
         hostTable.initialize(to: HostTable.make(context: context))
-        let configJSON = (try? JSONEncoder().encode(config.config)) ?? Data("{}".utf8)
+        let configJSON = (try? JSONEncoder().encode(Self.configForPlugin(config.config, stateEncrypted: stateEncrypted))) ?? Data("{}".utf8)
         var instance: UnsafeMutableRawPointer?
         var errorBuffer = [CChar](repeating: 0, count: 1024)
         let opened = configJSON.withUnsafeBytes { bytes in
