@@ -14,14 +14,18 @@ build: bootstrap
 run: build
 	.build/debug/gateway serve --config $(CONFIG)
 
-# Builds everything (plugins included) once, then runs the Swift suite and the suites that drive
-# a live gateway with independent clients (requests, python-socketio, schemathesis), and Telethon
-# against the fake Telegram data center (plugins/telegram's fake-dc).
+# Builds everything (plugins included) once, then runs the Swift suites (the gateway's and the
+# MTProto package's), the suites that drive a live gateway with independent clients (requests,
+# python-socketio, schemathesis), Telethon against the fake Telegram data center
+# (plugins/telegram's fake-dc), and a minute of libFuzzer on the MTProto decoders.
 test: bootstrap
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(SWIFT) build --build-tests --package-path plugins/telegram
+	$(SWIFT) test --skip-build --package-path plugins/telegram
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api Tests/hub -q
 	FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/telegram -q
+	scripts/fuzz.sh 60
 
 release: bootstrap
 	$(SWIFT) build -c release
