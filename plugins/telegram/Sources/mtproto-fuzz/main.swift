@@ -18,10 +18,6 @@ let fuzzKey = AuthKey((0..<256).map { UInt8(truncatingIfNeeded: $0 &* 7) })!
 let clientSession = ClientSession(authKey: fuzzKey, salt: 1, timeOffset: 0, now: { 1_700_000_000 })
 let serverSession = ServerSession(authKey: fuzzKey, salt: 1, now: { 1_700_000_000 })
 
-var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-var count = CommandLine.argc
-exit(LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzOne(data, size) })
-
 /// Also exported under libFuzzer's conventional name, which its runtime references.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -54,3 +50,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     }
     return 0
 }
+
+// Entry point: libFuzzer drives fuzzOne with its command-line options (-max_total_time, …).
+var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+var count = CommandLine.argc
+exit(LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzOne(data, size) })
