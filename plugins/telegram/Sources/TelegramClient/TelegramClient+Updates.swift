@@ -10,7 +10,21 @@ extension TelegramClient {
         if let saved = session.updateState {
             engine.start(saved)
             updatesRunning = true
-            run(engine.requestDifference())
+            // The first difference is awaited, so a revoked authorization fails connect() itself.
+            var actions = engine.requestDifference()
+            if case .getDifference(let pts, let qts, let date)? = actions.first {
+                actions.removeFirst()
+                run(actions)
+                do {
+                    try await fetchDifference(pts: pts, qts: qts, date: date)
+                } catch .loggedOut(let reason) {
+                    throw TelegramClientError.loggedOut(reason)
+                } catch {
+                    // The engine retries after the gap timeout.
+                }
+            } else {
+                run(actions)
+            }
         } else {
             guard case .state(let remote) = try await call(Api.Functions.updates.GetState()) else { return }
             guard isLoggedIn, !updatesRunning else { return }
@@ -37,6 +51,9 @@ extension TelegramClient {
     }
 
     func run(_ actions: [UpdateEngineAction]) {
+        // differenceTooLong is followed by the next getDifference: re-read history first, then go on,
+        // so the refetched messages come before newer ones.
+        var refetchSince: Int32?
         for action in actions {
             switch action {
             case .apply(let batch):
@@ -48,12 +65,20 @@ extension TelegramClient {
                     await self?.gapTimerFired(key, token: token)
                 }
             case .getDifference(let pts, let qts, let date):
-                Task { [weak self] in await self?.fetchDifference(pts: pts, qts: qts, date: date) }
+                let since = refetchSince
+                refetchSince = nil
+                Task { [weak self] in
+                    if let since { await self?.refetchRecentHistory(since: since) }
+                    try? await self?.fetchDifference(pts: pts, qts: qts, date: date)
+                }
             case .getChannelDifference(let channelId, let pts):
                 Task { [weak self] in await self?.fetchChannelDifference(channelId: channelId, pts: pts) }
             case .differenceTooLong(let since):
-                Task { [weak self] in await self?.refetchRecentHistory(since: since) }
+                refetchSince = since
             }
+        }
+        if let since = refetchSince {
+            Task { [weak self] in await self?.refetchRecentHistory(since: since) }
         }
     }
 
@@ -62,15 +87,15 @@ extension TelegramClient {
         run(engine.gapTimerFired(key, token: token))
     }
 
-    private func fetchDifference(pts: Int32, qts: Int32, date: Int32) async {
+    /// One getDifference page; on failure the engine is told (it retries) and the error rethrown.
+    private func fetchDifference(pts: Int32, qts: Int32, date: Int32) async throws(TelegramClientError) {
         guard updatesRunning else { return }
         let difference: Api.updates.Difference
         do {
             difference = try await call(Api.Functions.updates.GetDifference(pts: pts, date: date, qts: qts))
         } catch {
-            guard updatesRunning else { return }
-            run(engine.differenceFailed())
-            return
+            if updatesRunning { run(engine.differenceFailed()) }
+            throw error
         }
         guard updatesRunning else { return }
         run(engine.applyDifference(difference))

@@ -214,4 +214,45 @@ import TelegramClient
         await client.disconnect()
         await world.stop()
     }
+
+    @Test func resumingARevokedSessionFailsConnect() async throws {
+        let world = try await TestWorld.start()
+        let alice = try await world.world.addUser(phone: "99966 60001", firstName: "Alice")
+        let (first, _) = try await world.loggedIn(phone: "99966 60001")
+        await first.disconnect()
+        let saved = await first.state
+        await world.world.revokeSessions(userId: alice)
+        let (second, log) = await world.client(state: saved)
+        await #expect(throws: TelegramClientError.loggedOut("SESSION_REVOKED")) { try await second.connect() }
+        try await eventually("the logged-out event") { await log.loggedOutReasons == ["SESSION_REVOKED"] }
+        #expect(await second.state.dataCenters[2] == nil, "the dead key is dropped")
+        await world.stop()
+    }
+
+    @Test func aDifferenceTooLongRefetchesRecentHistory() async throws {
+        let world = try await TestWorld.start { $0.differenceTooLongAfter = 5 }
+        let alice = try await world.world.addUser(phone: "99966 61001", firstName: "Alice")
+        let bob = try await world.world.addUser(phone: "99966 61002", firstName: "Bob")
+        let carol = try await world.world.addUser(phone: "99966 61003", firstName: "Carol")
+        let (first, _) = try await world.loggedIn(phone: "99966 61001")
+        await first.disconnect()
+        let saved = await first.state
+        for index in 0..<8 { await world.world.deliverMessage(from: bob, to: alice, text: "bob \(index)") }
+        for index in 0..<3 { await world.world.deliverMessage(from: carol, to: alice, text: "carol \(index)") }
+        let (second, log) = await world.client(state: saved)
+        try await second.connect()
+        try await eventually("11 messages") { await log.messages.count >= 11 }
+        try await Task.sleep(for: .milliseconds(300))
+        let messages = await log.messages
+        #expect(messages.filter { $0.chatId == String(bob) }.map(\.text) == (0..<8).map { "bob \($0)" })
+        #expect(messages.filter { $0.chatId == String(carol) }.map(\.text) == (0..<3).map { "carol \($0)" })
+        #expect(messages.count == 11)
+        let pts = try #require(await world.world.updateState(of: alice)?.pts)
+        try await eventually("the new pts is saved") { await log.states.last?.updateState?.pts == pts }
+        // Live updates continue from the new pts.
+        await world.world.deliverMessage(from: carol, to: alice, text: "live")
+        try await eventually("live") { await log.messages.last?.text == "live" }
+        await second.disconnect()
+        await world.stop()
+    }
 }
