@@ -1,4 +1,5 @@
 import FakeDC
+import MTProto
 import Testing
 import TelegramAPI
 import TelegramClient
@@ -108,6 +109,39 @@ import TelegramClient
         state = await client.state
         #expect(state.userId == erin && state.homeDataCenter == 1)
         try await eventually("the migrated state is announced") { await log.states.last?.homeDataCenter == 1 }
+        await client.disconnect()
+        await world.stop()
+    }
+
+    @Test func logOutThenLogInAgain() async throws {
+        let world = try await TestWorld.start()
+        let frank = try await world.world.addUser(phone: "99966 21006", firstName: "Frank")
+        let (client, log) = try await world.loggedIn(phone: "99966 21006")
+        try await client.logOut()
+        #expect(await !client.isLoggedIn)
+        let state = await client.state
+        #expect(state.userId == nil && state.updateState == nil && state.dataCenters[2] != nil)
+        try await eventually("the logged-out state is announced") { await log.states.last?.userId == nil }
+        #expect(await log.loggedOutReasons.isEmpty, "an explicit logout is not an authorization loss")
+        _ = try await client.sendCode(phone: "99966 21006")
+        let code = try #require(await world.world.codeFor(phone: "99966 21006"))
+        guard case .loggedIn(let user) = try await client.signIn(code: code) else { Issue.record("not logged in"); return }
+        #expect(user.id == frank)
+        await client.disconnect()
+        await world.stop()
+    }
+
+    @Test func aDuplicatedAuthKeyLogsOut() async throws {
+        let world = try await TestWorld.start()
+        _ = try await world.world.addUser(phone: "99966 21007", firstName: "Gina")
+        let (client, log) = try await world.loggedIn(phone: "99966 21007")
+        await world.dc2.updateFaults {
+            $0.error = RPCError(code: 406, message: "AUTH_KEY_DUPLICATED")
+            $0.errorCount = 1
+        }
+        await #expect(throws: TelegramClientError.loggedOut("AUTH_KEY_DUPLICATED")) { try await client.dialogs(limit: 5, cursor: nil) }
+        try await eventually("the logged-out event") { await log.loggedOutReasons == ["AUTH_KEY_DUPLICATED"] }
+        #expect(await client.state.dataCenters[2] == nil, "a duplicated key is never used again")
         await client.disconnect()
         await world.stop()
     }
