@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ChannelKit", targets: ["ChannelKit"]),
         .library(name: "LoopbackChannel", type: .dynamic, targets: ["LoopbackChannel"]),
         .library(name: "CEchoChannel", type: .dynamic, targets: ["CEchoChannel"]),
+        .library(name: "TelegramChannel", type: .dynamic, targets: ["TelegramChannel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -60,6 +61,13 @@ let package = Package(
                 linkerSettings: pluginLinkerSettings),
         .target(name: "LoopbackChannel", dependencies: ["ChannelKit"], path: "plugins/loopback",
                 linkerSettings: pluginLinkerSettings),
+        // Telegram user accounts over MTProto, on the stack in plugins/telegram (its own package).
+        .target(name: "TelegramChannel", dependencies: [
+            "ChannelKit",
+            .product(name: "TelegramClient", package: "telegram"),
+            .product(name: "MTProtoCrypto", package: "telegram"),
+            .product(name: "MTProtoTransport", package: "telegram"),
+        ], path: "plugins/telegram/Plugin", linkerSettings: pluginLinkerSettings),
 
         .executableTarget(name: "gateway-bench", dependencies: [
             "GatewayCore", "CSQLite",

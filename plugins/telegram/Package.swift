@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "TLRuntime", targets: ["TLRuntime"]),
         .library(name: "MTProtoCrypto", targets: ["MTProtoCrypto"]),
+        .library(name: "MTProtoTransport", targets: ["MTProtoTransport"]),
         .library(name: "TelegramAPI", targets: ["TelegramAPI"]),
         .library(name: "MTProto", targets: ["MTProto"]),
         .library(name: "MTProtoNetwork", targets: ["MTProtoNetwork"]),
@@ -48,7 +49,7 @@ let package = Package(
         ]),
 
         // The client: login (code, 2FA, DC migration), dialogs, send, updates with gap recovery.
-        .target(name: "TelegramClient", dependencies: ["MTProto", "MTProtoNetwork", "MTProtoCrypto", "TelegramAPI", "TLRuntime"]),
+        .target(name: "TelegramClient", dependencies: ["MTProto", "MTProtoNetwork", "MTProtoCrypto", "MTProtoTransport", "TelegramAPI", "TLRuntime"]),
 
         // The server side for tests: a fake data center speaking the same protocol.
         .target(name: "FakeDC", dependencies: ["MTProto", "MTProtoNetwork", "TelegramAPI"]),
