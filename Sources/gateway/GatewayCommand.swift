@@ -9,7 +9,7 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "gateway",
         abstract: "ChannelGateway: one REST API and real-time hub in front of channel plugins.",
         version: Gateway.version,
-        subcommands: [Serve.self, CheckConfig.self, Plugins.self, Token.self, Migrate.self],
+        subcommands: [Serve.self, CheckConfig.self, Plugins.self, Token.self, Migrate.self, Telegram.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -18,6 +18,13 @@ struct AccountService: Sendable {
         var password: String?
         var method: String?
         var config: JSONValue?
+
+        init(platform: String, phoneNumber: String? = nil, apiId: Int? = nil, apiHash: String? = nil) {
+            self.platform = platform
+            self.phoneNumber = phoneNumber
+            self.apiId = apiId
+            self.apiHash = apiHash
+        }
     }
 
     /// Starts connecting, or — for an account of the same platform and phone that awaits a code
