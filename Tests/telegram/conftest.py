@@ -10,6 +10,7 @@ plugins/telegram/Sources/FakeDC) driven by Telethon, an independent real client.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ from telethon.crypto import rsa as telethon_rsa
 from telethon.network import authenticator
 
 from fake_dc import FakeDC, fake_dc_binary, trust
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from gateway_process import GatewayProcess  # noqa: E402
 
 # `make test` may collect other suites in the same pytest run: fixture names here are specific to
 # this suite (`fake_dc...`, `telethon_...`) and the hooks act on this directory's items only.
@@ -33,7 +37,7 @@ def _ours(item) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     if _ours(item):
-        item.stash[_LOG_OFFSETS_KEY] = {id(dc): dc.log_size() for dc in FakeDC.running}
+        item.stash[_LOG_OFFSETS_KEY] = {id(p): p.log_size() for p in [*FakeDC.running, *GatewayProcess.running]}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -46,6 +50,10 @@ def pytest_runtest_makereport(item, call):
             state = "running" if dc.alive() else f"exited ({dc.proc.returncode})"
             report.sections.append((f"fake-dc '{dc.name}' stderr during this test [{state}]",
                                     dc.log_tail(120, since=offsets.get(id(dc), 0))))
+        for gateway in list(GatewayProcess.running):
+            state = "running" if gateway.alive() else f"exited ({gateway.proc.returncode})"
+            report.sections.append((f"gateway '{gateway.name}' output during this test [{state}]",
+                                    gateway.log_tail(150, since=offsets.get(id(gateway), 0))))
 
 
 @pytest.fixture(scope="session")

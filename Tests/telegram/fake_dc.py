@@ -1,9 +1,11 @@
 """A real `fake-dc` child process (plugins/telegram: our MTProto 2.0 server side) for the Telegram
-interop suite, plus the Telethon and raw-socket helpers the tests share.
+interop suite, plus the Telethon and raw-socket helpers the tests share. `FakeWorld` runs it with
+`--world`: DCs sharing a fake Telegram (users, chats, login, updates) scripted over its stdin.
 
 Everything here is bounded in time: the JSON line the DC prints once it listens is awaited for at
-most STARTUP_TIMEOUT seconds, the process is stopped with SIGTERM then SIGKILL, and every Telethon
-call made through `bounded()` / `connected_client()` has a deadline.
+most STARTUP_TIMEOUT seconds, each world command's answer for at most COMMAND_TIMEOUT seconds, the
+process is stopped with SIGTERM then SIGKILL, and every Telethon call made through `bounded()` /
+`connected_client()` has a deadline.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import asyncio
 import contextlib
 import json
 import os
+import queue
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +47,8 @@ STOP_TIMEOUT = 10
 CALL_TIMEOUT = 10
 # A whole test body (several calls) is bounded by this.
 TEST_TIMEOUT = 30
+# One `fake-dc --world` command's answer is awaited for at most this long.
+COMMAND_TIMEOUT = 10
 
 API_ID = 12345
 API_HASH = "0123456789abcdef0123456789abcdef"
@@ -84,6 +90,7 @@ class DCInfo:
     fingerprint: str          # hex of the key's fingerprint as an unsigned 64-bit integer
     public_key_path: Path
     public_key_pem: str
+    data_centers: dict[int, int]   # every DC of the process: id → port
 
 
 class FakeDC:
@@ -104,11 +111,8 @@ class FakeDC:
 
     def start(self) -> "FakeDC":
         self.work.mkdir(parents=True, exist_ok=True)
-        command = [str(self.binary), "--rsa-key", str(self.key_path), "--host", "127.0.0.1", "--port", "0",
-                   "--dc-id", str(self.dc_id)]
-        with open(self.stdout_path, "wb") as out, open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=log, stdin=subprocess.DEVNULL,
-                                         cwd=str(self.work), start_new_session=True)
+        command = self.command_line()
+        self._spawn(command)
         FakeDC.running.append(self)
         line = eventually(self._ready_line, timeout=STARTUP_TIMEOUT, interval=0.05,
                           what=f"fake-dc '{self.name}' to print its JSON line ({' '.join(command)})",
@@ -116,13 +120,26 @@ class FakeDC:
         try:
             data = json.loads(line)
             public_key_path = Path(data["publicKey"])
+            if not public_key_path.is_absolute():
+                public_key_path = self.work / public_key_path
+            data_centers = {int(dc): int(port) for dc, port in data.get("dataCenters", {}).items()}
             self.info = DCInfo(host="127.0.0.1", port=int(data["port"]), dc_id=int(data["dcId"]),
                                fingerprint=str(data["fingerprint"]), public_key_path=public_key_path,
-                               public_key_pem=public_key_path.read_text())
+                               public_key_pem=public_key_path.read_text(),
+                               data_centers=data_centers or {int(data["dcId"]): int(data["port"])})
         except (ValueError, KeyError, OSError) as error:
             self.stop()
             pytest.fail(f"fake-dc '{self.name}' printed an unusable line {line!r}: {error}", pytrace=False)
         return self
+
+    def command_line(self) -> list[str]:
+        return [str(self.binary), "--rsa-key", str(self.key_path), "--host", "127.0.0.1", "--port", "0",
+                "--dc-id", str(self.dc_id)]
+
+    def _spawn(self, command: list[str]) -> None:
+        with open(self.stdout_path, "wb") as out, open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=log, stdin=subprocess.DEVNULL,
+                                         cwd=str(self.work), start_new_session=True)
 
     def _ready_line(self) -> str | None:
         text = self.stdout_path.read_text(errors="replace")
@@ -174,6 +191,190 @@ class FakeDC:
         except FileNotFoundError:
             return "(no output)"
         return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+
+class WorldCommandError(AssertionError):
+    """`fake-dc --world` answered `{"ok": false, "error": …}`."""
+
+    def __init__(self, command: dict, reply: dict):
+        super().__init__(f"fake-dc world command {command!r} failed: {reply.get('error')!r}")
+        self.command = command
+        self.reply = reply
+        self.error = str(reply.get("error"))
+
+
+class FakeWorld(FakeDC):
+    """`fake-dc --world [--login-code C] [--extra-dc-id N]...`: DCs sharing one FakeTelegramWorld
+    (users, chats, login with code/2FA/PHONE_MIGRATE, updates), scripted through JSON-line commands
+    on the process's stdin; each answer is one JSON line on its stdout, awaited for at most
+    COMMAND_TIMEOUT seconds. Closing stdin ends the process (status 0).
+
+        world = FakeWorld("w", tmp_path / "dc", fake_dc_binary(), login_code="12345", extra_dc_ids=[4]).start()
+        ann = world.add_user("+15550001", "Ann")["userId"]
+        world.deliver(bob, ann, "hi")
+        world.messages(ann)   # [{"id", "chatPeer": {"type", "id"}, "fromId", "text", "date", "out", "replyTo", "service"}]
+    """
+
+    def __init__(self, name: str, work: Path, binary: Path, dc_id: int = 2, *, login_code: str | None = None,
+                 extra_dc_ids: list[int] | tuple[int, ...] = ()):
+        super().__init__(name, work, binary, dc_id)
+        self.login_code = login_code
+        self.extra_dc_ids = list(extra_dc_ids)
+        self._answers: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._broken: str | None = None
+        self.exit_code: int | None = None
+
+    def command_line(self) -> list[str]:
+        command = super().command_line() + ["--world"]
+        if self.login_code is not None:
+            command += ["--login-code", self.login_code]
+        for dc_id in self.extra_dc_ids:
+            command += ["--extra-dc-id", str(dc_id)]
+        return command
+
+    def _spawn(self, command: list[str]) -> None:
+        self.stdout_path.write_bytes(b"")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.PIPE,
+                                         cwd=str(self.work), start_new_session=True)
+        threading.Thread(target=self._read_stdout, args=(self.proc,), name=f"fake-dc {self.name} stdout",
+                         daemon=True).start()
+
+    def _read_stdout(self, proc: subprocess.Popen) -> None:
+        """Copies stdout to fake-dc.out (its first line is the ready line the base class waits for)
+        and queues every later line as a command's answer; None at end of output."""
+        assert proc.stdout is not None
+        first = True
+        with open(self.stdout_path, "ab") as copy:
+            for raw in proc.stdout:
+                copy.write(raw)
+                copy.flush()
+                if first:
+                    first = False
+                    continue
+                self._answers.put(raw.decode(errors="replace").rstrip("\n"))
+        proc.stdout.close()
+        self._answers.put(None)
+
+    @property
+    def data_centers(self) -> dict[int, int]:
+        assert self.info is not None
+        return self.info.data_centers
+
+    # protocol ----------------------------------------------------------------------------
+
+    def raw(self, line: str | bytes, timeout: float = COMMAND_TIMEOUT) -> dict:
+        """Sends one line as is (without its newline) and returns the decoded answer (whatever its `ok`)."""
+        data = line if isinstance(line, bytes) else line.encode()
+        with self._lock:
+            if self._broken:
+                pytest.fail(f"fake-dc world '{self.name}' is unusable: {self._broken}", pytrace=False)
+            proc = self.proc
+            assert proc is not None and proc.stdin is not None
+            if proc.poll() is not None:
+                pytest.fail(f"fake-dc world '{self.name}' exited with status {proc.returncode}\n"
+                            f"--- stderr ---\n{self.log_tail(80)}", pytrace=False)
+            try:
+                proc.stdin.write(data + b"\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError) as error:
+                self._broken = f"writing a command failed: {error!r}"
+                pytest.fail(f"fake-dc world '{self.name}': {self._broken}\n--- stderr ---\n{self.log_tail(80)}",
+                            pytrace=False)
+            try:
+                answer = self._answers.get(timeout=timeout)
+            except queue.Empty:
+                self._broken = f"no answer to {line[:200]!r} within {timeout} s"
+                pytest.fail(f"fake-dc world '{self.name}': {self._broken}\n--- stderr ---\n{self.log_tail(80)}",
+                            pytrace=False)
+            if answer is None:
+                self._broken = "its stdout ended"
+                self._answers.put(None)
+                pytest.fail(f"fake-dc world '{self.name}' ended its output while answering {line[:200]!r} "
+                            f"(status {proc.poll()})\n--- stderr ---\n{self.log_tail(80)}", pytrace=False)
+            try:
+                reply = json.loads(answer)
+            except ValueError:
+                self._broken = f"answered {answer[:300]!r}, not JSON"
+                pytest.fail(f"fake-dc world '{self.name}' {self._broken}", pytrace=False)
+            assert isinstance(reply, dict) and isinstance(reply.get("ok"), bool), f"not an answer: {answer[:300]!r}"
+            return reply
+
+    def command(self, cmd: str, timeout: float = COMMAND_TIMEOUT, **fields: Any) -> dict:
+        """Sends `{"cmd": cmd, **fields}`; the answer, or WorldCommandError when it is not ok."""
+        command = {"cmd": cmd, **fields}
+        reply = self.raw(json.dumps(command), timeout=timeout)
+        if not reply["ok"]:
+            raise WorldCommandError(command, reply)
+        return reply
+
+    # scripting ---------------------------------------------------------------------------
+
+    def add_user(self, phone: str, first_name: str, last_name: str | None = None, username: str | None = None,
+                 password: str | None = None, home_dc: int = 2, password_hint: str | None = None) -> dict:
+        """{"userId", "accessHash"}"""
+        return self.command("add_user", phone=phone, firstName=first_name, lastName=last_name, username=username,
+                            password=password, passwordHint=password_hint, homeDc=home_dc)
+
+    def user(self, user_id: int) -> dict:
+        return self.command("user", userId=user_id)["user"]
+
+    def code_for(self, phone: str) -> str:
+        """The code of the last auth.sendCode for `phone`."""
+        return self.command("code_for", phone=phone)["code"]
+
+    def deliver(self, from_id: int, to_id: int, text: str) -> int:
+        """A private message from another app; returns its id in the recipient's box."""
+        return self.command("deliver", **{"from": from_id, "to": to_id, "text": text})["messageId"]
+
+    def messages(self, user_id: int) -> list[dict]:
+        return self.command("messages", userId=user_id)["messages"]
+
+    def create_group(self, title: str, members: list[int]) -> int:
+        return self.command("create_group", title=title, members=members)["chatId"]
+
+    def create_channel(self, title: str, members: list[int], megagroup: bool = True) -> int:
+        return self.command("create_channel", title=title, members=members, megagroup=megagroup)["channelId"]
+
+    def deliver_group(self, from_id: int, group_id: int, text: str) -> int:
+        return self.command("deliver_group", **{"from": from_id, "to": group_id, "text": text})["messageId"]
+
+    def channel_messages(self, channel_id: int) -> list[dict]:
+        return self.command("channel_messages", channelId=channel_id)["messages"]
+
+    def withhold(self, user_id: int, withheld: bool = True) -> None:
+        self.command("withhold", userId=user_id, withheld=withheld)
+
+    def revoke(self, user_id: int) -> None:
+        self.command("revoke", userId=user_id)
+
+    def state(self, user_id: int) -> dict:
+        """{"pts", "seq"} of the user's common update sequence."""
+        reply = self.command("state", userId=user_id)
+        return {"pts": reply["pts"], "seq": reply["seq"]}
+
+    # lifetime ----------------------------------------------------------------------------
+
+    def close_input(self, timeout: float = STOP_TIMEOUT) -> int | None:
+        """Closes stdin (the process should exit 0); its status, or None if still running after `timeout`."""
+        proc = self.proc
+        if proc is None:
+            return None
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None and not proc.stdin.closed:
+                proc.stdin.close()
+        try:
+            self.exit_code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.exit_code
+
+    def stop(self) -> None:
+        """Closes stdin, then SIGTERM, then SIGKILL."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.close_input(timeout=STOP_TIMEOUT)
+        super().stop()
 
 
 # ---------------------------------------------------------------------------------------------
