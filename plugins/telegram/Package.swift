@@ -54,7 +54,7 @@ let package = Package(
         // The server side for tests: a fake data center speaking the same protocol.
         .target(name: "FakeDC", dependencies: ["MTProto", "MTProtoNetwork", "TelegramAPI"]),
         .executableTarget(name: "fake-dc", dependencies: [
-            "FakeDC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FakeDC", "TelegramAPI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // libFuzzer target over the TL, transport and session decoders (scripts/fuzz.sh).

@@ -14,6 +14,8 @@ import TelegramClient
 ///     transport: intermediate       # abridged | intermediate | padded_intermediate | full
 ///     obfuscated: false
 ///     flood_wait_threshold_seconds: 30
+///     reconnect_attempts: 5         # per outage, with exponential backoff and jitter
+///     retry_interval_seconds: 60    # after those: status error, then a retry this often
 ///     insecure_plaintext_sessions: false   # allow storing sessions without storage.state_key
 struct TelegramSettings: Decodable {
     var apiId: Int32?
@@ -24,6 +26,8 @@ struct TelegramSettings: Decodable {
     var transport = "intermediate"
     var obfuscated = false
     var floodWaitThresholdSeconds = 30
+    var reconnectAttempts = 5
+    var retryIntervalSeconds = 60
     var insecurePlaintextSessions = false
     var gateway: HostInfo?
 
@@ -33,7 +37,8 @@ struct TelegramSettings: Decodable {
     enum CodingKeys: String, CodingKey {
         case apiId = "api_id", apiHash = "api_hash", testServers = "test_servers", dataCenters = "data_centers"
         case rsaPublicKeys = "rsa_public_keys", transport, obfuscated
-        case floodWaitThresholdSeconds = "flood_wait_threshold_seconds"
+        case floodWaitThresholdSeconds = "flood_wait_threshold_seconds", reconnectAttempts = "reconnect_attempts"
+        case retryIntervalSeconds = "retry_interval_seconds"
         case insecurePlaintextSessions = "insecure_plaintext_sessions", gateway
     }
 
@@ -55,6 +60,8 @@ struct TelegramSettings: Decodable {
         transport = try container.decodeIfPresent(String.self, forKey: .transport) ?? "intermediate"
         obfuscated = try container.decodeIfPresent(Bool.self, forKey: .obfuscated) ?? false
         floodWaitThresholdSeconds = try container.decodeIfPresent(Int.self, forKey: .floodWaitThresholdSeconds) ?? 30
+        reconnectAttempts = try container.decodeIfPresent(Int.self, forKey: .reconnectAttempts) ?? 5
+        retryIntervalSeconds = try container.decodeIfPresent(Int.self, forKey: .retryIntervalSeconds) ?? 60
         insecurePlaintextSessions = try container.decodeIfPresent(Bool.self, forKey: .insecurePlaintextSessions) ?? false
         gateway = try container.decodeIfPresent(HostInfo.self, forKey: .gateway)
     }
@@ -98,6 +105,11 @@ struct TelegramSettings: Decodable {
         }
         configuration.transport = TransportConfiguration(kind: kind, obfuscated: obfuscated)
         configuration.floodWaitThreshold = .seconds(floodWaitThresholdSeconds)
+        guard reconnectAttempts >= 0, retryIntervalSeconds >= 1 else {
+            throw ChannelError.badRequest("reconnect_attempts must be ≥ 0 and retry_interval_seconds ≥ 1")
+        }
+        configuration.reconnectAttempts = reconnectAttempts
+        configuration.disconnectedRetryInterval = .seconds(retryIntervalSeconds)
         return configuration
     }
 }

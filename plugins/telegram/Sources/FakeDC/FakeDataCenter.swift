@@ -61,16 +61,33 @@ public actor FakeDataCenter {
     }
 
     public func start() async throws -> Int {
-        let listener = try await TransportListener.bind(host: configuration.host, port: configuration.port) { connection in
-            Task { await self.serve(connection) }
-        }
-        self.listener = listener
-        port = listener.port
+        try await listen(on: configuration.port)
         // Defaults (help.getConfig lists this DC at its real port); tests' handlers take precedence.
         var defaults: [UInt32: Handler] = [:]
         Self.installDefaultHandlers(on: &defaults, dcId: configuration.dcId, host: configuration.host, port: port)
         handlers.merge(defaults) { installed, _ in installed }
         return port
+    }
+
+    private func listen(on requestedPort: Int) async throws {
+        let listener = try await TransportListener.bind(host: configuration.host, port: requestedPort) { connection in
+            Task { await self.serve(connection) }
+        }
+        self.listener = listener
+        port = listener.port
+    }
+
+    /// A network outage: every connection is cut and new ones are refused for `duration`, then the
+    /// DC listens again on the same port (tests of reconnect, backoff and catch-up).
+    public func beginOutage(for duration: Duration) async {
+        await listener?.close()
+        listener = nil
+        dropAllConnections()
+        let port = self.port
+        Task {
+            try? await Task.sleep(for: duration)
+            try? await self.listen(on: port)
+        }
     }
 
     public func stop() async {

@@ -78,7 +78,7 @@ struct FakeDCCommand: AsyncParsableCommand {
             configuration.fixedLoginCode = loginCode
             let world = FakeTelegramWorld(configuration: configuration)
             for dataCenter in dataCenters { await world.attach(to: dataCenter) }
-            control = WorldControl(world: world)
+            control = WorldControl(world: world, dataCenters: dataCenters)
         }
 
         let fingerprint = String(UInt64(bitPattern: key.publicKey.fingerprint), radix: 16)

@@ -22,13 +22,19 @@ import Foundation
 ///     {"cmd":"withhold","userId":A,"withheld":true}                 → {"ok":true}  (pushes to A dropped; pts/seq still advance)
 ///     {"cmd":"revoke","userId":A}                                   → {"ok":true}  (A's keys now get 401 SESSION_REVOKED)
 ///     {"cmd":"state","userId":A}                                    → {"ok":true,"pts":N,"seq":N}
+///     {"cmd":"outage","seconds":S}                                  → {"ok":true}  (every DC cuts its links and
+///                                                                      refuses new ones for S seconds, then listens again)
 ///
 /// Message: `{"id", "chatPeer": {"type": "user"|"chat"|"channel", "id"}, "fromId", "text", "date", "out",
 /// "replyTo", "service"}` — `chatPeer` is the chat from the box owner's side (for a private chat: the other user).
 actor WorldControl {
     let world: FakeTelegramWorld
+    let dataCenters: [FakeDataCenter]
 
-    init(world: FakeTelegramWorld) { self.world = world }
+    init(world: FakeTelegramWorld, dataCenters: [FakeDataCenter]) {
+        self.world = world
+        self.dataCenters = dataCenters
+    }
 
     struct Failure: Error {
         let message: String
@@ -146,6 +152,12 @@ actor WorldControl {
             let user = try await existingUser(command, "userId")
             guard let state = await world.updateState(of: user.id) else { throw Failure("no user \(user.id)") }
             return ["pts": Int(state.pts), "seq": Int(state.seq)]
+
+        case "outage":
+            let seconds = try command.int("seconds")
+            guard (1...600).contains(seconds) else { throw Failure("seconds: from 1 to 600") }
+            for dataCenter in dataCenters { await dataCenter.beginOutage(for: .seconds(seconds)) }
+            return [:]
 
         default:
             throw Failure("unknown command \"\(name.prefix(100))\"")
