@@ -67,7 +67,7 @@ struct FakeDCCommand: AsyncParsableCommand {
             for (dataCenter, thisDc) in zip(dataCenters, [dcId] + extraDcIds) {
                 let (host, ports) = (host, ports)
                 await dataCenter.on(Api.Functions.help.GetConfig.self) { _, _ in
-                    .config(Self.config(thisDc: thisDc, host: host, ports: ports))
+                    .config(FakeDataCenter.configuration(thisDc: thisDc, host: host, ports: ports))
                 }
             }
         }
@@ -94,22 +94,5 @@ struct FakeDCCommand: AsyncParsableCommand {
             WorldControl.writeLine(await control.answer(command))
         }
         for dataCenter in dataCenters { await dataCenter.stop() }
-    }
-
-    /// help.getConfig's answer (as the DC's default one) listing every DC of this process.
-    static func config(thisDc: Int32, host: String, ports: [Int32: Int]) -> Api.Types.Config {
-        let now = Int32(Date().timeIntervalSince1970)
-        let options = ports.keys.sorted().map { id in
-            Api.DcOption.dcOption(Api.Types.DcOption(id: id, ipAddress: host, port: Int32(ports[id]!)))
-        }
-        return Api.Types.Config(
-            date: now, expires: now + 3600, testMode: true, thisDc: thisDc, dcOptions: options, dcTxtDomainName: "",
-            chatSizeMax: 200, megagroupSizeMax: 200_000, forwardedCountMax: 100, onlineUpdatePeriodMs: 210_000,
-            offlineBlurTimeoutMs: 5000, offlineIdleTimeoutMs: 30_000, onlineCloudTimeoutMs: 300_000, notifyCloudDelayMs: 30_000,
-            notifyDefaultDelayMs: 1500, pushChatPeriodMs: 60_000, pushChatLimit: 2, editTimeLimit: 172_800,
-            revokeTimeLimit: 172_800, revokePmTimeLimit: 2_147_483_647, ratingEDecay: 2_419_200, stickersRecentLimit: 200,
-            channelsReadMediaPeriod: 604_800, callReceiveTimeoutMs: 20_000, callRingTimeoutMs: 90_000,
-            callConnectTimeoutMs: 30_000, callPacketTimeoutMs: 10_000, meUrlPrefix: "https://t.me/",
-            captionLengthMax: 1024, messageLengthMax: 4096, webfileDcId: thisDc)
     }
 }
