@@ -9,6 +9,10 @@ actor TelegramAccount {
     private(set) var saved: SavedAccount
     private(set) var status: AccountStatus = .connecting
     private(set) var lastError: String?
+    /// The QR login URL to show while a QR login waits (status `connecting`); renewed by the client.
+    private(set) var loginUrl: String?
+    /// The client is logged in: only then does a (re)connection mean `connected`.
+    private var loggedIn = false
     private let client: TelegramClient
     private let host: ChannelHost
     private let persist: @Sendable (SavedAccount) -> Void
@@ -23,12 +27,21 @@ actor TelegramAccount {
         client = TelegramClient(configuration: configuration, state: saved.session)
     }
 
-    /// Connects; logged-in sessions resume, otherwise a code is requested for the phone number.
-    func start() async -> AccountState {
+    /// Connects; logged-in sessions resume, otherwise a code is requested for the phone number,
+    /// or with `method` "qr" a QR login starts (status `connecting` with `loginUrl`).
+    func start(method: LoginMethod = .code) async -> AccountState {
         startPump()
         do {
             try await client.connect()
-            if await client.isLoggedIn { return report(.connected) }
+            if await client.isLoggedIn {
+                loggedIn = true
+                return report(.connected)
+            }
+            if method == .qr {
+                let token = try await client.startQRLogin()
+                loginUrl = token.url
+                return report(.connecting)
+            }
             guard let phone = saved.phoneNumber else {
                 throw ChannelError(code: "PHONE_NUMBER_INVALID", message: "phoneNumber is required to log in")
             }
@@ -53,7 +66,10 @@ actor TelegramAccount {
         return apply(try await mapped { try await client.checkPassword(password) })
     }
 
-    var state: AccountState { AccountState(status: status, error: lastError, displayName: displayName, phone: saved.phoneNumber) }
+    var state: AccountState {
+        AccountState(status: status, error: lastError, displayName: displayName, phone: saved.phoneNumber,
+                     loginUrl: status == .connecting ? loginUrl : nil)
+    }
 
     func dialogs(limit: Int, cursor: String?) async throws -> DialogsPage {
         try requireConnected()
@@ -88,6 +104,7 @@ actor TelegramAccount {
         try? await client.logOut()
         pump?.cancel()
         await client.disconnect()
+        loggedIn = false
         saved.session = nil
         return report(.disconnected)
     }
@@ -117,15 +134,34 @@ actor TelegramAccount {
         case .readOutbox(let chatId, let maxId):
             host.emit(.messageStatus(MessageStatusUpdate(accountId: accountId, chatId: chatId, externalId: String(maxId), status: .read)))
         case .connection(.connected):
-            if status != .awaitingCode && status != .awaitingPassword { _ = report(.connected) }
+            // Not while logging in (awaiting a code, a password or a QR scan): only a logged-in client is connected.
+            if loggedIn { _ = report(.connected) }
         case .connection(.disconnected(let reason)):
             _ = report(.error, error: reason)
         case .connection:
             break
         case .loggedOut(let reason):
+            loggedIn = false
             saved.session = nil
             persist(saved)
             _ = report(.disconnected, error: reason)
+        case .qrLoginToken(let url, _):
+            // AccountStatusUpdate has no loginUrl: the renewed URL is answered by `status` (and `connect`), not pushed.
+            loginUrl = url
+        case .qrLoginCompleted(let user):
+            loginUrl = nil
+            loggedIn = true
+            if saved.phoneNumber == nil, let phone = user.phone, !phone.isEmpty {
+                saved.phoneNumber = phone.hasPrefix("+") ? phone : "+" + phone
+                persist(saved)
+            }
+            _ = report(.connected)
+        case .qrLoginPasswordRequired:
+            loginUrl = nil
+            _ = report(.awaitingPassword)
+        case .qrLoginFailed(let reason):
+            loginUrl = nil
+            _ = report(.error, error: reason)
         }
     }
 
@@ -135,7 +171,9 @@ actor TelegramAccount {
         switch step {
         case .codeSent: return report(.awaitingCode)
         case .passwordRequired: return report(.awaitingPassword)
-        case .loggedIn: return report(.connected)
+        case .loggedIn:
+            loggedIn = true
+            return report(.connected)
         }
     }
 
@@ -146,7 +184,7 @@ actor TelegramAccount {
         status = next
         lastError = error
         host.emit(.accountStatus(AccountStatusUpdate(accountId: accountId, status: next, error: error, displayName: displayName,
-                                                     organizationId: saved.organizationId)))
+                                                     phone: saved.phoneNumber, organizationId: saved.organizationId)))
         return state
     }
 
@@ -206,6 +244,23 @@ actor TelegramAccount {
         case "channel": return .channel
         case "group", "supergroup": return .group
         default: return .user
+        }
+    }
+}
+
+/// How `connect` logs an account in.
+enum LoginMethod: Equatable {
+    /// A code sent to the Telegram app of `phoneNumber` (then `submit_code`, maybe `submit_password`).
+    case code
+    /// A `tg://login` URL to show as a QR code and scan in the app (then maybe `submit_password`).
+    case qr
+
+    /// nil, "code" and "phone": a code; "qr": QR code; anything else: 400.
+    init(_ name: String?) throws {
+        switch name?.lowercased() {
+        case nil, "", "code", "phone": self = .code
+        case "qr": self = .qr
+        default: throw ChannelError(code: "bad_request", message: "unknown login method \"\(name ?? "")\": use \"code\" or \"qr\"")
         }
     }
 }

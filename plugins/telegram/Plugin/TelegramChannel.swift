@@ -7,7 +7,7 @@ public func gwChannelEntry() -> UnsafeRawPointer {
     ChannelExport.descriptor(for: TelegramChannel.self)
 }
 
-/// Telegram user accounts over MTProto as a gateway channel: connect (code, 2FA), dialogs, send,
+/// Telegram user accounts over MTProto as a gateway channel: connect (code or QR, 2FA), dialogs, send,
 /// and every received message as an event. Sessions persist through the host's state API
 /// (encrypted at rest by the host) and reconnect by themselves when the gateway starts.
 final class TelegramChannel: Channel, @unchecked Sendable {
@@ -45,11 +45,12 @@ final class TelegramChannel: Channel, @unchecked Sendable {
         switch request.op {
         case "connect":
             let connect = try request.decode(ConnectRequest.self)
+            let method = try LoginMethod(connect.method)
             if let existing = accounts.get(connect.accountId) { await existing.disconnect() }
             let saved = SavedAccount(accountId: connect.accountId, organizationId: connect.organizationId,
                                      apiId: connect.apiId.map { Int32(clamping: $0) }, apiHash: connect.apiHash,
                                      phoneNumber: connect.phoneNumber, session: nil)
-            return try await makeAccount(saved).start()
+            return try await makeAccount(saved).start(method: method)
         case "submit_code":
             let secret = try request.decode(SecretRequest.self)
             return try await account(secret.accountId).submitCode(secret.code ?? "")

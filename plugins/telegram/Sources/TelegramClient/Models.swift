@@ -114,6 +114,28 @@ public enum TelegramEvent: Sendable {
     case connection(ConnectionStatus)
     /// The authorization is gone (AUTH_KEY_UNREGISTERED, SESSION_REVOKED, AUTH_KEY_DUPLICATED, …); never retried.
     case loggedOut(reason: String)
+    /// QR login (`startQRLogin`): the previous token is about to expire; show this URL instead.
+    case qrLoginToken(url: String, expires: Date)
+    /// QR login: the code was scanned and the account is logged in (as after `.loggedIn`).
+    case qrLoginCompleted(TelegramUser)
+    /// QR login: the code was scanned but the account has two-step verification: call `checkPassword`.
+    case qrLoginPasswordRequired(hint: String?)
+    /// QR login stopped: tokens could not be renewed or the scanned login could not be completed.
+    case qrLoginFailed(reason: String)
+}
+
+/// A QR login token to show (as a QR code) until `expires`; the client renews it before then
+/// (`TelegramEvent.qrLoginToken`).
+public struct QRLoginToken: Sendable, Equatable {
+    /// `tg://login?token=<base64url of the token>`.
+    public var url: String
+    /// When the token expires, on this machine's clock.
+    public var expires: Date
+
+    public init(url: String, expires: Date) {
+        self.url = url
+        self.expires = expires
+    }
 }
 
 public enum TelegramClientError: Error, Equatable, Sendable {

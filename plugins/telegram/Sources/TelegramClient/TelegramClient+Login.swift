@@ -8,6 +8,7 @@ import TelegramAPI
 extension TelegramClient {
     public func sendCode(phone: String) async throws -> LoginStep {
         guard !isLoggedIn else { throw TelegramClientError.invalidState("already logged in") }
+        cancelQRLogin()
         try await connectIfNeeded()
         let number = phone.filter { $0.isNumber }
         guard !number.isEmpty else { throw TelegramClientError.phoneNumberInvalid }
@@ -79,18 +80,18 @@ extension TelegramClient {
         flushState()
     }
 
-    private func connectIfNeeded() async throws {
+    func connectIfNeeded() async throws {
         if sender == nil { try await connect() }
     }
 
-    private func passwordInfo() async throws(TelegramClientError) -> Api.Types.account.Password {
+    func passwordInfo() async throws(TelegramClientError) -> Api.Types.account.Password {
         guard case .password(let info) = try await call(Api.Functions.account.GetPassword()) else {
             throw .invalidState("unexpected account.getPassword answer")
         }
         return info
     }
 
-    private func completeLogin(_ authorization: Api.auth.Authorization) async throws -> LoginStep {
+    func completeLogin(_ authorization: Api.auth.Authorization) async throws -> LoginStep {
         switch authorization {
         case .authorizationSignUpRequired:
             login = nil

@@ -42,6 +42,7 @@ extension TelegramClient {
     }
 
     func receive(_ updates: Api.Updates) {
+        if qrLogin != nil, Self.containsLoginToken(updates) { loginTokenAccepted() }
         guard updatesRunning else { return }
         if directory.lacksEntities(for: updates) {
             run(engine.receiveWithoutEntities(updates))

@@ -11,7 +11,7 @@ import TelegramAPI
 /// `state` and announced through `.stateChanged`.
 ///
 /// Files: this one holds the connection (senders, RPC with FLOOD_WAIT and migration, loss of the
-/// authorization, reconnect); `+Login`, `+Messaging` and `+Updates` the rest.
+/// authorization, reconnect); `+Login`, `+QRLogin`, `+Messaging` and `+Updates` the rest.
 public actor TelegramClient {
     public nonisolated let events: AsyncStream<TelegramEvent>
     public let configuration: TelegramClientConfiguration
@@ -24,6 +24,8 @@ public actor TelegramClient {
     /// Receiving updates (logged in and the engine started from getState or the saved state).
     var updatesRunning = false
     var login: PendingLogin?
+    /// A QR login waiting for its code to be scanned (`+QRLogin`).
+    var qrLogin: QRLoginSession?
     /// Messages sent by this client by random id (RANDOM_ID_DUPLICATE answers with the original).
     var sentByRandomId: [Int64: TelegramMessage] = [:]
 
@@ -84,6 +86,7 @@ public actor TelegramClient {
         retryTask?.cancel()
         retryTask = nil
         stopUpdates()
+        cancelQRLogin()
         let old = detachSender()
         await old?.close()
         flushState()

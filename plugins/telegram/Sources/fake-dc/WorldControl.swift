@@ -24,6 +24,11 @@ import Foundation
 ///     {"cmd":"state","userId":A}                                    → {"ok":true,"pts":N,"seq":N}
 ///     {"cmd":"outage","seconds":S}                                  → {"ok":true}  (every DC cuts its links and
 ///                                                                      refuses new ones for S seconds, then listens again)
+///     {"cmd":"scan_login_token","token":"<base64url>","userId":A}   → {"ok":true}  (A's phone app accepts a QR login
+///                                                                      token — the `tg://login?token=` URL or just its
+///                                                                      token — and updateLoginToken goes to the waiting
+///                                                                      client; fails with AUTH_TOKEN_INVALID, _EXPIRED,
+///                                                                      _ALREADY_ACCEPTED or _EXCEPTION)
 ///
 /// Message: `{"id", "chatPeer": {"type": "user"|"chat"|"channel", "id"}, "fromId", "text", "date", "out",
 /// "replyTo", "service"}` — `chatPeer` is the chat from the box owner's side (for a private chat: the other user).
@@ -159,6 +164,18 @@ actor WorldControl {
             for dataCenter in dataCenters { await dataCenter.beginOutage(for: .seconds(seconds)) }
             return [:]
 
+        case "scan_login_token":
+            let user = try await existingUser(command, "userId")
+            let text = try command.string("token")
+            guard let token = Self.loginToken(text) else { throw Failure("token: expected base64url (or a tg://login?token= URL)") }
+            do {
+                try await world.acceptLoginToken(token, by: user.id)
+            } catch {
+                throw Failure("scan_login_token: \(error)")
+            }
+            await world.settle()
+            return [:]
+
         default:
             throw Failure("unknown command \"\(name.prefix(100))\"")
         }
@@ -176,6 +193,17 @@ actor WorldControl {
         for id in ids where await world.user(id) == nil { throw Failure("\(key): no user \(id)") }
         guard !ids.isEmpty else { throw Failure("\(key): at least one user") }
         return ids
+    }
+
+    /// The bytes of a QR login token: base64url (padding optional), alone or in a `tg://login?token=` URL.
+    static func loginToken(_ text: String) -> [UInt8]? {
+        var encoded = text
+        if let range = text.range(of: "token=") { encoded = String(text[range.upperBound...]) }
+        if let end = encoded.firstIndex(of: "&") { encoded = String(encoded[..<end]) }
+        encoded = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while encoded.count % 4 != 0 { encoded += "=" }
+        guard !encoded.isEmpty, let data = Data(base64Encoded: encoded) else { return nil }
+        return Array(data)
     }
 
     // MARK: Rendering

@@ -4,7 +4,7 @@ import MTProtoCrypto
 import TelegramAPI
 
 /// A small Telegram for tests, shared by the fake data centers of one process: users with a home
-/// DC (login with a code and 2FA, PHONE_MIGRATE/USER_MIGRATE across DCs), private chats, basic
+/// DC (login with a code, by QR code, and 2FA, PHONE_MIGRATE/USER_MIGRATE across DCs), private chats, basic
 /// groups and channels, dialogs, sending, read receipts, and the update sequences (pts, seq,
 /// per-channel pts) with pushes, getDifference and getChannelDifference — answering with the
 /// constructors and errors Telegram uses.
@@ -29,6 +29,8 @@ public actor FakeTelegramWorld {
         public var fixedLoginCode: String?
         /// Seconds a phone_code_hash stays valid.
         public var codeLifetime: Double = 300
+        /// Seconds a QR login token (auth.exportLoginToken) stays valid.
+        public var loginTokenLifetime: Double = 30
         public var unknownPhone: UnknownPhone = .invalid
         /// Events per updates.differenceSlice (also bounded by the call's pts_limit).
         public var differenceSliceSize = 50
@@ -60,6 +62,8 @@ public actor FakeTelegramWorld {
     var pendingCodes: [String: PendingCode] = [:]
     var lastCodes: [String: String] = [:]
     var exportedTokens: [ExportedToken] = []
+    var loginTokens: [LoginTokenState] = []
+    var loginImports: [LoginImportToken] = []
 
     /// Pushes leave in order through one task (a world method never waits for a DC).
     enum Outbound: Sendable {

@@ -5,7 +5,8 @@ extension FakeTelegramWorld {
     /// on, and the world answers these calls there (replacing the DC's defaults for users.getUsers
     /// and updates.getState, which now need a logged-in key):
     /// auth.sendCode, auth.signIn, account.getPassword, auth.checkPassword, auth.logOut,
-    /// auth.exportAuthorization, auth.importAuthorization, users.getUsers, contacts.resolveUsername,
+    /// auth.exportAuthorization, auth.importAuthorization, auth.exportLoginToken, auth.importLoginToken,
+    /// auth.acceptLoginToken, users.getUsers, contacts.resolveUsername,
     /// updates.getState, updates.getDifference, updates.getChannelDifference, messages.getDialogs,
     /// messages.getHistory, messages.sendMessage, messages.readHistory, channels.readHistory.
     public func attach(to dataCenter: FakeDataCenter) async {
@@ -23,6 +24,15 @@ extension FakeTelegramWorld {
         }
         await dataCenter.on(Api.Functions.auth.ImportAuthorization.self) { request, call in
             try await self.importAuthorization(request, caller(call))
+        }
+        await dataCenter.on(Api.Functions.auth.ExportLoginToken.self) { request, call in
+            try await self.exportLoginToken(request, caller(call))
+        }
+        await dataCenter.on(Api.Functions.auth.ImportLoginToken.self) { request, call in
+            try await self.importLoginToken(request, caller(call))
+        }
+        await dataCenter.on(Api.Functions.auth.AcceptLoginToken.self) { request, call in
+            try await self.acceptLoginTokenCall(request, caller(call))
         }
         await dataCenter.on(Api.Functions.users.GetUsers.self) { request, call in try await self.getUsers(request, caller(call)) }
         await dataCenter.on(Api.Functions.contacts.ResolveUsername.self) { request, call in

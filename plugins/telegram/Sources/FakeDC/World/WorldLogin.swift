@@ -95,7 +95,7 @@ extension FakeTelegramWorld {
         return logIn(caller.ref, as: userId)
     }
 
-    private func logIn(_ ref: KeyRef, as userId: Int64) -> Api.auth.Authorization {
+    func logIn(_ ref: KeyRef, as userId: Int64) -> Api.auth.Authorization {
         awaitingPassword[ref] = nil
         revokedKeys.remove(ref)
         authorizations[ref] = userId
