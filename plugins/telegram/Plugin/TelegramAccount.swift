@@ -17,9 +17,13 @@ actor TelegramAccount {
     private let host: ChannelHost
     private let persist: @Sendable (SavedAccount) -> Void
     private var pump: Task<Void, Never>?
+    private let sendPacer: Pacer
+    private let dialogsPacer: Pacer
 
-    init(saved: SavedAccount, configuration: TelegramClientConfiguration, host: ChannelHost,
-         persist: @escaping @Sendable (SavedAccount) -> Void) {
+    init(saved: SavedAccount, configuration: TelegramClientConfiguration, pacing: (send: Duration, dialogs: Duration),
+         host: ChannelHost, persist: @escaping @Sendable (SavedAccount) -> Void) {
+        sendPacer = Pacer(interval: pacing.send)
+        dialogsPacer = Pacer(interval: pacing.dialogs)
         accountId = saved.accountId
         self.saved = saved
         self.host = host
@@ -73,6 +77,7 @@ actor TelegramAccount {
 
     func dialogs(limit: Int, cursor: String?) async throws -> DialogsPage {
         try requireConnected()
+        await dialogsPacer.wait()
         let page = try await mapped { try await client.dialogs(limit: limit, cursor: cursor) }
         return DialogsPage(dialogs: page.dialogs.map(Self.dialog), nextCursor: page.nextCursor)
     }
@@ -83,6 +88,7 @@ actor TelegramAccount {
         let digest = SHA256.hash(Array("\(accountId)\u{0}\(request.idempotencyKey)".utf8))
         let randomId = digest.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
         let replyTo = request.replyTo.flatMap { Int32($0) }
+        await sendPacer.wait()
         let sent = try await mapped { try await client.sendMessage(chatId: request.chatId, text: request.text, replyTo: replyTo, randomId: randomId) }
         return SendResult(externalId: String(sent.id), date: sent.date.timeIntervalSince1970)
     }

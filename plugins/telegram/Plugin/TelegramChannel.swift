@@ -99,7 +99,8 @@ final class TelegramChannel: Channel, @unchecked Sendable {
 
     private func makeAccount(_ saved: SavedAccount) throws -> TelegramAccount {
         let configuration = try settings.clientConfiguration(apiId: saved.apiId, apiHash: saved.apiHash)
-        let account = TelegramAccount(saved: saved, configuration: configuration, host: host) { [weak self] saved in
+        let pacing = (send: Duration.milliseconds(settings.sendIntervalMilliseconds), dialogs: Duration.milliseconds(settings.dialogsIntervalMilliseconds))
+        let account = TelegramAccount(saved: saved, configuration: configuration, pacing: pacing, host: host) { [weak self] saved in
             self?.save(saved)
         }
         accounts.set(saved.accountId, account)

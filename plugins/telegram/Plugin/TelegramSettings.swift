@@ -16,6 +16,8 @@ import TelegramClient
 ///     flood_wait_threshold_seconds: 30
 ///     reconnect_attempts: 5         # per outage, with exponential backoff and jitter
 ///     retry_interval_seconds: 60    # after those: status error, then a retry this often
+///     send_interval_ms: 50          # per-account pacing of sends
+///     dialogs_interval_ms: 500      # per-account pacing of dialog pages
 ///     insecure_plaintext_sessions: false   # allow storing sessions without storage.state_key
 struct TelegramSettings: Decodable {
     var apiId: Int32?
@@ -28,6 +30,8 @@ struct TelegramSettings: Decodable {
     var floodWaitThresholdSeconds = 30
     var reconnectAttempts = 5
     var retryIntervalSeconds = 60
+    var sendIntervalMilliseconds = 50
+    var dialogsIntervalMilliseconds = 500
     var insecurePlaintextSessions = false
     var gateway: HostInfo?
 
@@ -38,7 +42,8 @@ struct TelegramSettings: Decodable {
         case apiId = "api_id", apiHash = "api_hash", testServers = "test_servers", dataCenters = "data_centers"
         case rsaPublicKeys = "rsa_public_keys", transport, obfuscated
         case floodWaitThresholdSeconds = "flood_wait_threshold_seconds", reconnectAttempts = "reconnect_attempts"
-        case retryIntervalSeconds = "retry_interval_seconds"
+        case retryIntervalSeconds = "retry_interval_seconds", sendIntervalMilliseconds = "send_interval_ms"
+        case dialogsIntervalMilliseconds = "dialogs_interval_ms"
         case insecurePlaintextSessions = "insecure_plaintext_sessions", gateway
     }
 
@@ -62,6 +67,8 @@ struct TelegramSettings: Decodable {
         floodWaitThresholdSeconds = try container.decodeIfPresent(Int.self, forKey: .floodWaitThresholdSeconds) ?? 30
         reconnectAttempts = try container.decodeIfPresent(Int.self, forKey: .reconnectAttempts) ?? 5
         retryIntervalSeconds = try container.decodeIfPresent(Int.self, forKey: .retryIntervalSeconds) ?? 60
+        sendIntervalMilliseconds = try container.decodeIfPresent(Int.self, forKey: .sendIntervalMilliseconds) ?? 50
+        dialogsIntervalMilliseconds = try container.decodeIfPresent(Int.self, forKey: .dialogsIntervalMilliseconds) ?? 500
         insecurePlaintextSessions = try container.decodeIfPresent(Bool.self, forKey: .insecurePlaintextSessions) ?? false
         gateway = try container.decodeIfPresent(HostInfo.self, forKey: .gateway)
     }
