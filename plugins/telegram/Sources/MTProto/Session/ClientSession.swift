@@ -76,9 +76,12 @@ public final class ClientSession: @unchecked Sendable {
             messages.append(InnerMessage(messageId: ids.next(now: now()), seqNo: nextSeqNo(contentRelated: false), body: ack))
             size += ack.count
         }
-        while let request = queue.first, messages.count < Self.maximumMessagesPerPacket,
-              messages.isEmpty || size + request.body.count <= Self.maximumPacketBody {
-            queue.removeFirst()
+        var taken = 0
+        defer { queue.removeFirst(taken) }
+        while taken < queue.count, messages.count < Self.maximumMessagesPerPacket,
+              messages.isEmpty || size + queue[taken].body.count <= Self.maximumPacketBody {
+            let request = queue[taken]
+            taken += 1
             let body = request.body.count > 1024 ? compressedIfSmaller(request.body) : request.body
             let message = InnerMessage(messageId: ids.next(now: now()), seqNo: nextSeqNo(contentRelated: true), body: body)
             inFlight[message.messageId] = request
