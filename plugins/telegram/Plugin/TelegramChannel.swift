@@ -18,10 +18,14 @@ final class TelegramChannel: Channel, @unchecked Sendable {
     private let host: ChannelHost
     private let settings: TelegramSettings
     private let accounts = AccountRegistry()
+    /// The saved-accounts index, read once: every session save would otherwise re-read and parse it.
+    private let savedIds: SavedAccountIndex
 
     init(host: ChannelHost, config: JSONValue) throws {
         self.host = host
         settings = try TelegramSettings.decode(config)
+        let stored = (try? host.state(SavedAccount.indexKey)).flatMap { try? JSONDecoder().decode([String].self, from: $0) }
+        savedIds = SavedAccountIndex(stored ?? [])
         if !settings.maySaveSessions {
             host.log(.warning, "sessions will not be saved: no storage.state_key (set insecure_plaintext_sessions: true to allow plaintext)")
         }
@@ -29,7 +33,7 @@ final class TelegramChannel: Channel, @unchecked Sendable {
 
     /// Every account saved as connected comes back by itself.
     func start() async {
-        for accountId in savedAccountIds() {
+        for accountId in savedIds.all() {
             guard let data = try? host.state(SavedAccount.key(accountId)),
                   let saved = try? JSONDecoder().decode(SavedAccount.self, from: data), saved.session?.userId != nil else { continue }
             do {
@@ -111,9 +115,7 @@ final class TelegramChannel: Channel, @unchecked Sendable {
         guard settings.maySaveSessions else { return }
         do {
             try host.setState(SavedAccount.key(saved.accountId), JSONEncoder().encode(saved))
-            var ids = savedAccountIds()
-            if !ids.contains(saved.accountId) {
-                ids.append(saved.accountId)
+            if let ids = savedIds.insert(saved.accountId) {
                 try host.setState(SavedAccount.indexKey, JSONEncoder().encode(ids))
             }
         } catch {
@@ -123,13 +125,33 @@ final class TelegramChannel: Channel, @unchecked Sendable {
 
     private func forget(_ accountId: String) {
         try? host.removeState(SavedAccount.key(accountId))
-        let ids = savedAccountIds().filter { $0 != accountId }
-        try? host.setState(SavedAccount.indexKey, JSONEncoder().encode(ids))
+        try? host.setState(SavedAccount.indexKey, JSONEncoder().encode(savedIds.remove(accountId)))
+    }
+}
+
+/// The ids of saved accounts, in the order they were first saved (mirrors the state's index key).
+final class SavedAccountIndex: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [String]
+
+    init(_ ids: [String]) { self.ids = ids }
+
+    func all() -> [String] { lock.withLock { ids } }
+
+    /// The new list when `id` was not there yet (to be written), nil otherwise.
+    func insert(_ id: String) -> [String]? {
+        lock.withLock {
+            guard !ids.contains(id) else { return nil }
+            ids.append(id)
+            return ids
+        }
     }
 
-    private func savedAccountIds() -> [String] {
-        guard let data = try? host.state(SavedAccount.indexKey) else { return [] }
-        return (try? JSONDecoder().decode([String].self, from: data)) ?? []
+    func remove(_ id: String) -> [String] {
+        lock.withLock {
+            ids.removeAll { $0 == id }
+            return ids
+        }
     }
 }
 
