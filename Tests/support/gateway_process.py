@@ -41,6 +41,18 @@ def gateway_binary() -> Path:
     return path
 
 
+def terminate(proc: subprocess.Popen | None, timeout: float) -> None:
+    """Stops a child: SIGTERM, then SIGKILL if it is still running after `timeout` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -121,14 +133,7 @@ class GatewayProcess:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after STOP_TIMEOUT seconds."""
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT)
+        terminate(self.proc, STOP_TIMEOUT)
         if self in GatewayProcess.running:
             GatewayProcess.running.remove(self)
 

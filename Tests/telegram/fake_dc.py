@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import queue
-import signal
 import socket
 import struct
 import subprocess
@@ -34,6 +33,7 @@ from telethon.network import connection as telethon_connection
 from telethon.sessions import MemorySession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from gateway_process import terminate  # noqa: E402
 from polling import eventually  # noqa: E402
 
 # Telethon's own table of Telegram's production keys, before any test adds a fake DC's key.
@@ -166,14 +166,7 @@ class FakeDC:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after STOP_TIMEOUT seconds."""
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT)
+        terminate(self.proc, STOP_TIMEOUT)
         if self in FakeDC.running:
             FakeDC.running.remove(self)
 
