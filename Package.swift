@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LoopbackChannel", type: .dynamic, targets: ["LoopbackChannel"]),
         .library(name: "CEchoChannel", type: .dynamic, targets: ["CEchoChannel"]),
         .library(name: "TelegramChannel", type: .dynamic, targets: ["TelegramChannel"]),
+        .library(name: "EmailChannel", type: .dynamic, targets: ["EmailChannel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // Telegram's MTProto stack (TL, crypto, transports, session, fake DC): a package of its own.
         .package(path: "plugins/telegram"),
+        // Email (MIME, SMTP, IMAP over libetpan/libcurl/OpenSSL): a package of its own.
+        .package(path: "plugins/email"),
     ],
     targets: [
         // The C contract between the gateway and its channel plugins.
@@ -68,6 +71,10 @@ let package = Package(
             .product(name: "MTProtoCrypto", package: "telegram"),
             .product(name: "MTProtoTransport", package: "telegram"),
         ], path: "plugins/telegram/Plugin", linkerSettings: pluginLinkerSettings),
+        // Email accounts (SMTP out, IMAP in) on the package in plugins/email.
+        .target(name: "EmailChannel", dependencies: [
+            "ChannelKit", .product(name: "EmailCore", package: "email"),
+        ], path: "plugins/email/Plugin", linkerSettings: pluginLinkerSettings),
 
         .executableTarget(name: "gateway-bench", dependencies: [
             "GatewayCore", "CSQLite",

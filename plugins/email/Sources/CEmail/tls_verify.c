@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -17,6 +18,10 @@ void cemail_block_sigpipe(void) {
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void cemail_sha256(const void *data, size_t length, unsigned char digest[32]) {
+    SHA256(data, length, digest);
 }
 
 static int is_ip_literal(const char *host) {

@@ -161,7 +161,7 @@ public final class InboxWatcher: @unchecked Sendable {
     }
 
     /// The UID to resume after so that the newest `keep` of `uids` are fetched.
-    static func startUid(_ uids: [UInt32], keep: Int) -> UInt32 {
+    public static func startUid(_ uids: [UInt32], keep: Int) -> UInt32 {
         guard let last = uids.last else { return 0 }
         if keep <= 0 { return last }
         if keep >= uids.count { return 0 }

@@ -15,6 +15,9 @@ extern "C" {
  * EPIPE instead of killing the process (libetpan writes with write()). */
 void cemail_block_sigpipe(void);
 
+/* SHA-256 of `data` into `digest` (32 bytes): deterministic Message-IDs and content ids. */
+void cemail_sha256(const void *data, size_t length, unsigned char digest[32]);
+
 /* ---------------------------------------------------------------------------------------------
  * TLS and servers */
 
