@@ -17,7 +17,8 @@ run: build
 # Builds everything (plugins included) once, then runs the Swift suites (the gateway's and the
 # MTProto package's), the suites that drive a live gateway with independent clients (requests,
 # python-socketio, schemathesis), Telethon against the fake Telegram data center
-# (plugins/telegram's fake-dc), and a minute of libFuzzer on the MTProto decoders.
+# (plugins/telegram's fake-dc), the operator console in headless Chromium, and a minute of
+# libFuzzer on the MTProto decoders.
 test: bootstrap
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -25,6 +26,7 @@ test: bootstrap
 	$(SWIFT) test --skip-build --package-path plugins/telegram
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api Tests/hub -q
 	FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/telegram -q
+	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/console -q
 	scripts/fuzz.sh 60
 
 release: bootstrap

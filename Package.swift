@@ -39,10 +39,13 @@ let package = Package(
         // System libsqlite3 (libsqlite3-dev).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // System libqrencode (libqrencode-dev): QR codes for the console's Telegram QR login.
+        .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", pkgConfig: "libqrencode",
+                       providers: [.apt(["libqrencode-dev"])]),
         .target(name: "GatewayModel"),
         .target(name: "ChannelKit", dependencies: ["GatewayABI", "GatewayModel"]),
         .target(name: "GatewayCore", dependencies: [
-            "GatewayABI", "GatewayModel", "CSQLite",
+            "GatewayABI", "GatewayModel", "CSQLite", "CQRencode",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
@@ -53,7 +56,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ], resources: [.copy("Resources/openapi.yaml")]),
+        ], resources: [.copy("Resources/openapi.yaml"), .copy("Resources/console")]),
         .executableTarget(name: "gateway", dependencies: [
             "GatewayCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

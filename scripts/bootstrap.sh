@@ -10,6 +10,9 @@ packages=(
   gcc              # the C example plugin and the test plugins compiled by the tests
   wrk              # HTTP load generator for `make bench`
   sqlite3          # inspecting the store by hand
+  libqrencode-dev  # QR codes for Telegram QR login in the console
+  chromium chromium-driver   # the console's browser tests (Tests/console)
+  tesseract-ocr tesseract-ocr-eng zbar-tools fonts-dejavu-core   # reading their screenshots back
 )
 
 missing=()

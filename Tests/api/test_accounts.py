@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gateway_harness import assert_error_shape, assert_iso_ms, assert_schema, eventually, unique
+from gateway_harness import assert_error_shape, assert_iso_ms, assert_schema, eventually, make_token, unique
 
 
 def test_plain_connect(org):
@@ -315,3 +315,16 @@ def test_code_password_validation(org, path, body, field):
 def test_connect_ignores_unknown_fields(org):
     created = org.connect({"platform": "loopback", "somethingElse": {"x": 1}, "extra": [1, 2]}).json
     org.wait_account_status(created["id"], "connected")
+
+
+def test_login_qr_needs_a_qr_login_in_progress(org):
+    # The QR login itself (Telegram) is tested against the fake data center: Tests/telegram and
+    # Tests/console. Here: what every other case answers, in the error shape.
+    account = org.connect_loopback()
+    reply = org.get(f"/api/bd-accounts/{account['id']}/login-qr", expect=409)
+    assert "no QR login in progress" in assert_error_shape(reply, "conflict")["message"]
+    assert_error_shape(org.get("/api/bd-accounts/no-such-account/login-qr", expect=404), "not_found")
+    member = org.with_token(make_token(org.org, "member"))
+    assert_error_shape(member.get(f"/api/bd-accounts/{account['id']}/login-qr", expect=403), "forbidden")
+    stranger = org.with_token(make_token(f"{org.org}-other", "admin"))
+    assert_error_shape(stranger.get(f"/api/bd-accounts/{account['id']}/login-qr", expect=404), "not_found")

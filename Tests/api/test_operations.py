@@ -72,7 +72,8 @@ def test_openapi_document_lists_every_endpoint_of_api_md():
         ("get", "/api/messaging/messages/{id}"), ("post", "/api/messaging/send"), ("get", "/api/messaging/chats"),
         ("post", "/api/messaging/chats/{chatId}/mark-all-read"), ("get", "/api/messaging/stats"),
         ("get", "/api/webhooks/failures"), ("post", "/api/webhooks/failures/{id}/replay"), ("get", "/health"),
-        ("get", "/metrics"), ("get", "/openapi.yaml"),
+        ("get", "/metrics"), ("get", "/openapi.yaml"), ("get", "/api/bd-accounts/{id}/login-qr"),
+        ("get", "/"), ("get", "/console/{file}"),
     }
     present = {(m, p) for p, item in document["paths"].items() for m in item if m in ("get", "post", "delete", "put", "patch")}
     assert present == expected

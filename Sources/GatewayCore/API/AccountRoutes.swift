@@ -64,6 +64,16 @@ struct AccountRoutes {
             let caller = try context.caller()
             return try jsonResponse(AccountStatusResource(try await accounts.find(try context.parameters.require("id"), for: caller)))
         }
+        group.get(":id/login-qr") { _, context in
+            let caller = try context.admin()
+            let url = try await accounts.loginUrl(try context.parameters.require("id"), by: caller)
+            guard let svg = QRCodeSVG.render(url, title: "Login QR code") else {
+                throw APIError(.badGateway, "channel_error", "the channel's login URL is too long for a QR code")
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: svg)))
+        }
         group.post(":id/code") { request, context in
             let caller = try context.admin()
             let body = try await request.decodeJSON(CodeBody.self, limit: bodyLimit)

@@ -36,6 +36,7 @@ enum HTTPRoutes {
         }
 
         HubRoutes(hub: gateway.hub, corsOrigins: gateway.config.server.corsOrigins).register(on: router)
+        ConsoleRoutes(assets: ConsoleAssets()).register(on: router)
 
         let api = router.group("/api").add(middleware: auth)
         let bodyLimit = gateway.config.server.bodyLimit

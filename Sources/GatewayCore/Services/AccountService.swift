@@ -99,6 +99,17 @@ struct AccountService: Sendable {
         accounts.forget(id)
     }
 
+    /// The URL a QR login shows now (Telegram renews it every ~30 s): asked of the plugin, since
+    /// the store keeps statuses, not login tokens.
+    func loginUrl(_ id: String, by caller: Principal) async throws -> String {
+        let account = try await find(id, for: caller)
+        let state = try await plugins.invoke(platform: account.platform, op: "status", AccountRequest(accountId: id), as: AccountState.self)
+        guard let url = state.loginUrl, state.status == .connecting else {
+            throw APIError(.conflict, "conflict", "account \(id) has no QR login in progress (status \(state.status.rawValue))")
+        }
+        return url
+    }
+
     func dialogs(_ id: String, limit: Int, cursor: String?, by caller: Principal) async throws -> DialogsPage {
         let account = try await find(id, for: caller)
         guard account.status == .connected else {
