@@ -40,7 +40,8 @@ final class EmailAccount: InboxWatcherDelegate, @unchecked Sendable {
     }
 
     var config: EmailAccountConfig { lock.withLock { saved.config } }
-    private var ownAddress: String { config.address ?? config.fromAddress ?? "" }
+    /// The account's address; the caller holds `lock`.
+    private var ownAddress: String { saved.config.address ?? saved.config.fromAddress ?? "" }
 
     var state: AccountState {
         lock.withLock { AccountState(status: status, error: lastError, displayName: displayName(saved.config), email: saved.config.address) }

@@ -57,7 +57,7 @@ public enum MIMEParser {
             plain = decodeText(body, charset: nil, part: 0, warnings: &email.warnings)
         }
         email.html = html.map { clipped($0, &email.warnings) }
-        email.text = clipped(plain ?? html.map(HTMLText.plainText) ?? "", &email.warnings)
+        email.text = clipped(normalizedLines(plain ?? html.map(HTMLText.plainText) ?? ""), &email.warnings)
         return email
     }
 
@@ -92,6 +92,13 @@ public enum MIMEParser {
             ? "\(label): unknown charset \"\(charset ?? "")\", decoded as UTF-8 with replacements"
             : "\(label): text could not be converted from \"\(charset ?? "")\", decoded as UTF-8 with replacements")
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Line ends as "\n", without the trailing line break(s) every mail body ends with.
+    static func normalizedLines(_ text: String) -> String {
+        var text = text.replacingOccurrences(of: "\r\n", with: "\n")
+        while text.hasSuffix("\n") { text.removeLast() }
+        return text
     }
 
     static func clipped(_ text: String, _ warnings: inout [String]) -> String {

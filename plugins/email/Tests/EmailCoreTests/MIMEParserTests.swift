@@ -34,7 +34,7 @@ private func parse(_ text: String) -> ParsedEmail {
         #expect(email.inReplyTo == ["root@example.com"])
         #expect(email.references == ["root@example.com", "mid@example.com"])
         #expect(email.threadRoot == "root@example.com")
-        #expect(email.text == "Hallo Köln,\r\nsoft break")
+        #expect(email.text == "Hallo Köln,\nsoft break")
         #expect(email.warnings.isEmpty)
     }
 
