@@ -156,3 +156,179 @@ def test_idle_delivers_within_a_second(email_gateway, mail_user, email_hub):
     for n in range(3):
         assert len(observer.system_events(lambda e: ((e.get("data") or {}).get("content") or "").startswith(f"idle ping {n} "))) == 1
     assert api.status(account["id"])["status"] == "connected"
+
+
+def test_refused_recipient_fails_the_message_with_the_servers_reply(email_gateway, mail_user, mail_smtp):
+    api = Api(email_gateway)
+    desk = mail_user("refuse")
+    account = connected_account(api, desk.config())
+    error = api.send(account["id"], "nobody@example.com", "is anyone there?", expect=502)["error"]
+    assert error["details"]["channelCode"] == "RECIPIENT_REJECTED", error
+    assert "550 5.1.1" in error["message"] and "nobody@example.com" in error["message"], error
+    failed = [m for m in api.messages(account["id"]) if m["content"] == "is anyone there?"]
+    assert len(failed) == 1 and failed[0]["status"] == "failed", failed
+    assert "550 5.1.1" in failed[0]["error"] and "User unknown" in failed[0]["error"], failed[0]
+    assert not [m for m in mail_smtp.messages if b"is anyone there?" in m.data]
+    # Not an address at all: refused before any network call.
+    error = api.send(account["id"], "not an address", "x", expect=400)["error"]
+    assert error["code"] == "RECIPIENT_INVALID", error
+
+
+def test_bad_credentials_and_untrusted_certificates_are_clear_errors(email_gateway, mail_user):
+    api = Api(email_gateway)
+    desk = mail_user("creds")
+    cases = []
+    config = desk.config()
+    config["imap"]["password"] = "wrong"
+    cases.append(("AUTH_FAILED", "IMAP login rejected", config))
+    config = desk.config()
+    config["smtp"]["password"] = "wrong"
+    cases.append(("AUTH_FAILED", "SMTP login rejected", config))
+    config = desk.config()
+    del config["imap"]["caFile"]
+    cases.append(("TLS_FAILED", "certificate verification failed", config))
+    config = desk.config()
+    del config["smtp"]["caFile"]
+    cases.append(("TLS_FAILED", "SMTP TLS", config))
+    config = desk.config()
+    config["imap"]["port"] = config["smtp"]["port"]  # an SMTP server where IMAP is expected
+    config["imap"]["timeoutSeconds"] = 3
+    cases.append(("UNREACHABLE", "IMAP", config))
+    for code, text, config in cases:
+        account = api.connect(config)
+        assert account["status"] == "error" and account["isConnected"] is False, (code, account)
+        assert account["error"].startswith(code) and text in account["error"], (code, text, account["error"])
+        assert desk.password not in account["error"]
+        assert api.status(account["id"])["status"] == "error"
+    # Missing or malformed settings: 400 before any network call.
+    bad = desk.config()
+    del bad["imap"]["host"]
+    error = api.request("POST", "/api/bd-accounts/connect", {"platform": "email", "config": bad}, expect=(400, 502))
+    assert "imap.host" in str(error), error
+
+
+def test_implicit_tls_on_both_sides(email_gateway, mail_user, mail_smtps, email_hub):
+    api = Api(email_gateway)
+    desk = mail_user("tls")
+    mail_smtps.users[desk.address] = desk.password
+    observer = email_hub(email_gateway, api)
+    account = connected_account(api, desk.config(imap_tls="implicit", smtp=mail_smtps))
+    before = len(mail_smtps.messages)
+    sent = api.send(account["id"], "carl@example.com", "over SMTPS")
+    mail = mail_smtps.wait_messages(before + 1)[before]
+    assert mail.rcpt_tos == ["carl@example.com"] and f"<{sent['externalId']}>".encode() in mail.data
+    desk.append(raw_mail("carl@example.com", desk.address, "imaps", "over IMAPS"))
+    arrives_once(api, account["id"], "over IMAPS")
+    observer.wait_for(event_with_text("over IMAPS"), timeout=10, what="hub event over IMAPS")
+
+
+MALFORMED = {
+    "broken boundary": (b"From: m@example.com\r\nSubject: broken boundary\r\nMIME-Version: 1.0\r\n"
+                        b"Content-Type: multipart/mixed; boundary=\"declared\"\r\n\r\n--other\r\n"
+                        b"Content-Type: text/plain\r\n\r\nbody behind an undeclared boundary\r\n--other--\r\n"),
+    "bad base64": (b"From: m@example.com\r\nSubject: bad base64\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                   b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8g!!*d29ybGQ=\r\n"),
+    "bad quoted-printable": (b"From: m@example.com\r\nSubject: bad qp\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                             b"Content-Transfer-Encoding: quoted-printable\r\n\r\nbroken =ZZ escape =\r\n"),
+    "unknown charset": (b"From: m@example.com\r\nSubject: =?x-klingon?Q?tlhIngan?=\r\n"
+                        b"Content-Type: text/plain; charset=x-klingon\r\n\r\nqapla\xff\r\n"),
+    "truncated multipart": (b"From: m@example.com\r\nSubject: truncated\r\nContent-Type: multipart/alternative; "
+                            b"boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\ncut short\r\n"),
+    "ten megabyte line": (b"From: m@example.com\r\nSubject: huge line\r\nContent-Type: text/plain\r\n\r\n"
+                          + b"x" * (10 * 1024 * 1024) + b"\r\n"),
+    "binary garbage": b"From: m@example.com\r\nSubject: garbage\r\n\r\n" + bytes(range(256)) * 64,
+}
+
+
+def test_malformed_mime_is_stored_with_parse_warnings(email_gateway, mail_user):
+    api = Api(email_gateway)
+    desk = mail_user("malformed")
+    account = connected_account(api, desk.config())
+    for raw in MALFORMED.values():
+        desk.append(raw)
+    desk.append(raw_mail("m@example.com", desk.address, "after the bad ones", "still alive"))
+    arrives_once(api, account["id"], "still alive", timeout=30)
+    email_gateway.assert_alive()
+    messages = {(m.get("metadata") or {}).get("subject"): m for m in api.messages(account["id"])}
+    expected = {"broken boundary": "body behind an undeclared boundary", "bad base64": "hello",
+                "bad qp": "broken", "tlhIngan": "qapla", "truncated": "cut short", "huge line": "xxxx",
+                "garbage": ""}
+    for subject, text in expected.items():
+        assert subject in messages, (subject, sorted(str(s) for s in messages))
+        message = messages[subject]
+        warnings = (message.get("metadata") or {}).get("parseWarnings")
+        assert warnings and all(isinstance(w, str) and w for w in warnings), (subject, message.get("metadata"))
+        assert text in message["content"], (subject, message["content"][:200])
+    assert len(messages["huge line"]["content"]) == 1 << 20  # cut, with a warning saying so
+    assert any("cut" in w for w in messages["huge line"]["metadata"]["parseWarnings"])
+    assert api.status(account["id"])["status"] == "connected"
+
+
+def test_polling_without_idle(tmp_path, mail_user):
+    gateway = start_email_gateway("email-polling", tmp_path / "gateway", idle=False, poll_interval_seconds=0.3)
+    try:
+        api = Api(gateway)
+        desk = mail_user("poll")
+        account = connected_account(api, desk.config())
+        desk.append(raw_mail("dora@example.com", desk.address, "poll", "found by polling"))
+        started = time.monotonic()
+        arrives_once(api, account["id"], "found by polling", timeout=10)
+        assert "with polling" in gateway.log_text()
+        assert time.monotonic() - started < 5
+    finally:
+        gateway.stop()
+
+
+def test_restart_resumes_without_duplicates_and_keeps_secrets_encrypted(tmp_path, mail_user):
+    work = tmp_path / "gateway"
+    gateway = start_email_gateway("email-restart", work)
+    try:
+        api = Api(gateway)
+        desk = mail_user("restart")
+        account = connected_account(api, desk.config())
+        for n in range(3):
+            desk.append(raw_mail("erin@example.com", desk.address, "before", f"before the restart {n}"))
+        for n in range(3):
+            arrives_once(api, account["id"], f"before the restart {n}")
+        gateway.stop()
+
+        database = b"".join(path.read_bytes() for path in work.glob("gateway.sqlite*"))
+        assert desk.password.encode() not in database, "the password is stored in plaintext"
+        desk.append(raw_mail("erin@example.com", desk.address, "down", "while the gateway was down"))
+        gateway.start()
+
+        api.wait_status(account["id"], "connected")
+        arrives_once(api, account["id"], "while the gateway was down")
+        for n in range(3):
+            assert len(stored(api, account["id"], f"before the restart {n}")) == 1
+        desk.append(raw_mail("erin@example.com", desk.address, "after", "after the restart"))
+        arrives_once(api, account["id"], "after the restart", timeout=10)
+        # Sending still works, threaded in Erin's chat.
+        assert api.send(account["id"], "erin@example.com", "back online")["status"] == "sent"
+    finally:
+        gateway.stop()
+
+
+def test_uidvalidity_change_rereads_without_duplicates(email_gateway, mail_user):
+    api = Api(email_gateway)
+    desk = mail_user("validity")
+    imap = desk.dovecot.client(desk.address)
+    assert imap.create("Work")[0] == "OK"
+    imap.logout()
+    account = connected_account(api, desk.config(mailbox="Work"))
+    first = raw_mail("fay@example.com", desk.address, "w1", "first in Work", message_id="w1@example.com")
+    desk.append(first, "Work")
+    arrives_once(api, account["id"], "first in Work")
+
+    # Recreate the mailbox: a new UIDVALIDITY, the same message again plus a new one.
+    time.sleep(1.1)
+    imap = desk.dovecot.client(desk.address)
+    imap.select("INBOX")
+    assert imap.delete("Work")[0] == "OK"
+    assert imap.create("Work")[0] == "OK"
+    imap.logout()
+    desk.append(first, "Work")
+    desk.append(raw_mail("fay@example.com", desk.address, "w2", "second in Work"), "Work")
+    arrives_once(api, account["id"], "second in Work", timeout=30)
+    assert len(stored(api, account["id"], "first in Work")) == 1
+    api.wait_status(account["id"], "connected")
