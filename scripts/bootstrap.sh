@@ -7,6 +7,8 @@ packages=(
   libsqlite3-dev   # embedded store
   libssl-dev       # MTProto crypto (Telegram plugin)
   zlib1g-dev       # gzip_packed, permessage-deflate
+  libetpan-dev libcurl4-gnutls-dev   # email plugin: IMAP and MIME (libetpan), SMTP (libcurl; libetpan-dev needs its GnuTLS flavour)
+  dovecot-imapd    # the email tests' IMAP server (started by Tests/email with its own config)
   gcc              # the C example plugin and the test plugins compiled by the tests
   wrk              # HTTP load generator for `make bench`
   sqlite3          # inspecting the store by hand
