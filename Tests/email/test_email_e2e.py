@@ -65,6 +65,18 @@ def header_lines(data: bytes) -> dict[str, str]:
     return fields
 
 
+def flags_of(mailbox, message_id: str) -> str:
+    imap = mailbox.dovecot.client(mailbox.address)
+    try:
+        imap.select("INBOX", readonly=True)
+        typ, found = imap.search(None, "HEADER", "Message-ID", f"<{message_id}>")
+        assert typ == "OK" and found[0], (typ, found)
+        typ, data = imap.fetch(found[0].split()[0], "(FLAGS)")
+        return data[0].decode()
+    finally:
+        imap.logout()
+
+
 def connected_account(api: Api, config: dict) -> dict:
     account = api.connect(config)
     assert account["status"] == "connected", account
@@ -117,6 +129,12 @@ def test_connect_send_and_receive(email_gateway, mail_user, mail_smtp, email_hub
     assert (received.get("contact") or {}).get("name") == "Ann Example", received
     observer.wait_for(event_with_text("Thanks! — Ann"), timeout=10, what="MESSAGE_RECEIVED for Ann's answer")
     assert len(observer.system_events(lambda e: (e.get("data") or {}).get("content") == "Thanks! — Ann")) == 1
+
+    # Fetching did not mark it read; marking the chat read sets \Seen in the mailbox.
+    assert "\\Seen" not in flags_of(desk, ann_id)
+    api.request("POST", "/api/messaging/chats/ann@example.com/mark-all-read", {"bdAccountId": account["id"]}, expect=200)
+    eventually(lambda: "\\Seen" in flags_of(desk, ann_id), timeout=10, what="\\Seen on Ann's message",
+               last=lambda: flags_of(desk, ann_id))
 
     # Reply in the chat: threading headers name Ann's message and the thread's root.
     reply = api.send(account["id"], "ann@example.com", "Glad to hear it.")
@@ -294,6 +312,7 @@ def test_restart_resumes_without_duplicates_and_keeps_secrets_encrypted(tmp_path
 
         database = b"".join(path.read_bytes() for path in work.glob("gateway.sqlite*"))
         assert desk.password.encode() not in database, "the password is stored in plaintext"
+        assert desk.password not in gateway.log_text(), "the password is in the gateway's log"
         desk.append(raw_mail("erin@example.com", desk.address, "down", "while the gateway was down"))
         gateway.start()
 

@@ -16,7 +16,12 @@ struct Conversations: Codable, Sendable, Equatable {
         var lastText: String?
         var lastDate: Double?
         var unread = 0
+        /// UIDs of inbound messages not marked read yet (for `mark_read` → IMAP \Seen), in `uidValidity`.
+        var unseenUids: [UInt32]?
+        var uidValidity: UInt32?
     }
+
+    static let maxUnseenUids = 500
 
     static let maxReferences = 10
     var capacity = 2_000
@@ -26,7 +31,7 @@ struct Conversations: Codable, Sendable, Equatable {
 
     /// Notes a message in `chatId`: inbound messages move the reply address; every message moves the thread on.
     mutating func note(chatId: String, messageId: String, references: [String], replyAddress: EmailAddress?, subject: String?,
-                       text: String, date: Double, inbound: Bool) {
+                       text: String, date: Double, inbound: Bool, uid: UInt32? = nil, uidValidity: UInt32? = nil) {
         var chat = chats[chatId] ?? Chat(chatId: chatId, replyAddress: replyAddress ?? EmailAddress(address: chatId))
         if inbound, let replyAddress { chat.replyAddress = replyAddress }
         if chat.subject == nil, let subject, !subject.isEmpty { chat.subject = Self.baseSubject(subject) }
@@ -40,13 +45,21 @@ struct Conversations: Codable, Sendable, Equatable {
         if chain.count > Self.maxReferences { chain = [chain[0]] + chain.suffix(Self.maxReferences - 1) }
         chat.references = chain
         if inbound { chat.unread += 1 }
+        if inbound, let uid, let uidValidity {
+            if chat.uidValidity != uidValidity { chat.unseenUids = [] }
+            chat.uidValidity = uidValidity
+            chat.unseenUids = Array(((chat.unseenUids ?? []) + [uid]).suffix(Self.maxUnseenUids))
+        }
         chats[chatId] = chat
         if chats.count > capacity, let oldest = chats.values.min(by: { ($0.lastDate ?? 0) < ($1.lastDate ?? 0) }) {
             chats[oldest.chatId] = nil
         }
     }
 
-    mutating func markRead(_ chatId: String) { chats[chatId]?.unread = 0 }
+    mutating func markRead(_ chatId: String) {
+        chats[chatId]?.unread = 0
+        chats[chatId]?.unseenUids = []
+    }
 
     /// Most recent first; the cursor is the offset.
     func page(limit: Int, cursor: String?) -> DialogsPage {

@@ -153,7 +153,8 @@ final class EmailAccount: InboxWatcherDelegate, @unchecked Sendable {
                 mailbox.conversations.note(
                     chatId: mapped.message.chatId, messageId: mapped.messageId, references: mapped.references,
                     replyAddress: mapped.replyAddress, subject: mapped.subject, text: mapped.message.text,
-                    date: mapped.message.date ?? Date().timeIntervalSince1970, inbound: mapped.inbound)
+                    date: mapped.message.date ?? Date().timeIntervalSince1970, inbound: mapped.inbound,
+                    uid: fetched.uid, uidValidity: progress.uidValidity)
                 events.append(mapped.message)
             }
             mailbox.progress = progress
@@ -258,7 +259,20 @@ final class EmailAccount: InboxWatcherDelegate, @unchecked Sendable {
         lock.withLock { mailbox.conversations.page(limit: limit, cursor: cursor) }
     }
 
-    func markRead(chatId: String) {
+    /// Sets \Seen on the chat's inbound messages in the mailbox (those of the current UIDVALIDITY).
+    func markRead(chatId: String) async throws {
+        let (chat, config) = lock.withLock { (mailbox.conversations[chatId], saved.config) }
+        if let uids = chat?.unseenUids, !uids.isEmpty, let validity = chat?.uidValidity {
+            do {
+                try await worker.run {
+                    let imap = try IMAPMailbox(server: config.imap)
+                    defer { imap.close() }
+                    if try imap.select(config.mailbox).uidValidity == validity { try imap.markSeen(uids) }
+                }
+            } catch let error as MailError {
+                throw Self.channelError(error, imap: true)
+            }
+        }
         let snapshot = lock.withLock {
             mailbox.conversations.markRead(chatId)
             return mailbox
@@ -301,13 +315,14 @@ final class EmailAccount: InboxWatcherDelegate, @unchecked Sendable {
         }
     }
 
-    static func channelError(_ error: MailError) -> ChannelError {
+    static func channelError(_ error: MailError, imap: Bool = false) -> ChannelError {
+        let side = imap ? "IMAP" : "SMTP"
         switch error.kind {
         case .rejected: return ChannelError(code: "RECIPIENT_REJECTED", message: error.message)
-        case .auth: return ChannelError(code: "SMTP_AUTH_FAILED", message: error.message)
+        case .auth: return ChannelError(code: "\(side)_AUTH_FAILED", message: error.message)
         case .tls: return ChannelError(code: "TLS_FAILED", message: error.message)
-        case .network: return ChannelError(code: "SMTP_UNAVAILABLE", message: error.message)
-        case .protocolError, .notFound: return ChannelError(code: "SMTP_ERROR", message: error.message)
+        case .network: return ChannelError(code: "\(side)_UNAVAILABLE", message: error.message)
+        case .protocolError, .notFound: return ChannelError(code: "\(side)_ERROR", message: error.message)
         }
     }
 }

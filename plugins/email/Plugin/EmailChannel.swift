@@ -73,7 +73,7 @@ final class EmailChannel: Channel, @unchecked Sendable {
             return try await account(send.accountId).send(send)
         case "mark_read":
             let markRead = try request.decode(MarkReadRequest.self)
-            try account(markRead.accountId).markRead(chatId: markRead.chatId)
+            try await account(markRead.accountId).markRead(chatId: markRead.chatId)
             return ["ok": true] as [String: Bool]
         default:
             throw ChannelError(code: "unsupported_operation", message: "email does not support \(request.op)")
