@@ -8,7 +8,6 @@ this suite (`mail_...`, `email_...`) and the hooks act on this directory's items
 from __future__ import annotations
 
 import base64
-import itertools
 import sys
 import uuid
 from pathlib import Path
@@ -67,9 +66,16 @@ def mail_ca(tmp_path_factory) -> TestCA:
     return TestCA(tmp_path_factory.mktemp("mail-ca"))
 
 
+# Users are created before dovecot starts (it re-reads a changed passwd-file lazily, which made
+# logins of users added later fail now and then): each test takes fresh ones from this pool.
+USER_POOL = 60
+
+
 @pytest.fixture(scope="session")
 def mail_dovecot(mail_ca):
-    dovecot = Dovecot(mail_ca, {}).start()
+    users = {f"user{n}-{uuid.uuid4().hex[:6]}@example.test": f"pw-{uuid.uuid4().hex}" for n in range(USER_POOL)}
+    dovecot = Dovecot(mail_ca, users).start()
+    dovecot.pool = list(users)
     _DOVECOTS.append(dovecot)
     yield dovecot
     _DOVECOTS.remove(dovecot)
@@ -90,19 +96,16 @@ def mail_smtps(mail_ca):
     server.stop()
 
 
-_numbers = itertools.count(1)
-
-
 class Mailbox:
     """A throwaway user known to both servers, and the connect config for it."""
 
-    def __init__(self, dovecot: Dovecot, smtp: SMTPServer, ca: TestCA, name: str):
-        self.address = f"{name}{next(_numbers)}-{uuid.uuid4().hex[:6]}@example.test"
-        self.password = f"pw-{uuid.uuid4().hex}"
+    def __init__(self, dovecot: Dovecot, smtp: SMTPServer, ca: TestCA):
+        assert dovecot.pool, f"the pool of {USER_POOL} test users is used up: raise USER_POOL"
+        self.address = dovecot.pool.pop(0)
+        self.password = dovecot.users[self.address]
         self.dovecot = dovecot
         self.smtp = smtp
         self.ca = ca
-        dovecot.add_user(self.address, self.password)
         smtp.users[self.address] = self.password
 
     def config(self, *, smtp_tls: str | None = None, imap_tls: str = "starttls", ca: bool = True,
@@ -121,8 +124,8 @@ class Mailbox:
 
 @pytest.fixture
 def mail_user(mail_dovecot, mail_smtp, mail_ca):
-    def make(name: str = "desk") -> Mailbox:
-        return Mailbox(mail_dovecot, mail_smtp, mail_ca, name)
+    def make(role: str = "desk") -> Mailbox:  # the role only documents the test
+        return Mailbox(mail_dovecot, mail_smtp, mail_ca)
     return make
 
 
