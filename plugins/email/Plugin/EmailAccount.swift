@@ -228,7 +228,7 @@ final class EmailAccount: InboxWatcherDelegate, @unchecked Sendable {
         if let chat {
             recipient = chat.replyAddress
         } else if request.chatId.hasPrefix("<") {
-            throw ChannelError(code: "CHAT_NOT_FOUND", message: "no conversation \(request.chatId) is known to account \(accountId)")
+            throw ChannelError(code: "CHAT_ID_INVALID", message: "no conversation \(request.chatId) is known to account \(accountId)")
         } else {
             let address = request.chatId.trimmingCharacters(in: .whitespaces)
             guard Self.looksLikeAddress(address) else {
