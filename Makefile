@@ -31,6 +31,7 @@ test: bootstrap
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/email -q
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/console -q
 	scripts/fuzz.sh 60
+	scripts/fuzz-email.sh 30
 
 release: bootstrap
 	$(SWIFT) build -c release

@@ -161,16 +161,21 @@ def email_gateway_binary() -> Path:
     return binary
 
 
+def wait_for_plugin(process: GatewayProcess) -> GatewayProcess:
+    """/health answers before the plugins are loaded: wait for the email plugin too."""
+    eventually(lambda: "email" in str(process.health().get("plugins")), timeout=10, what="the email plugin in /health",
+               last=process.health)
+    return process
+
+
 def start_email_gateway(name: str, work: Path, **plugin: Any) -> GatewayProcess:
     binary = email_gateway_binary()
-    return GatewayProcess(name, work, email_gateway_config(work, binary, **plugin), binary).start()
+    return wait_for_plugin(GatewayProcess(name, work, email_gateway_config(work, binary, **plugin), binary).start())
 
 
 @pytest.fixture(scope="module")
 def email_gateway(tmp_path_factory):
     process = start_email_gateway("email", tmp_path_factory.mktemp("email-gateway"))
-    eventually(lambda: "email" in str(process.health().get("plugins")), timeout=10, what="the email plugin in /health",
-               last=process.health)
     yield process
     process.stop()
 

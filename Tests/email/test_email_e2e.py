@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from conftest import Api, eventually, start_email_gateway
+from conftest import Api, eventually, start_email_gateway, wait_for_plugin
 from hub_harness import event_with_text
 
 DUPLICATE_GRACE = 1.5
@@ -314,7 +314,7 @@ def test_restart_resumes_without_duplicates_and_keeps_secrets_encrypted(tmp_path
         assert desk.password.encode() not in database, "the password is stored in plaintext"
         assert desk.password not in gateway.log_text(), "the password is in the gateway's log"
         desk.append(raw_mail("erin@example.com", desk.address, "down", "while the gateway was down"))
-        gateway.start()
+        wait_for_plugin(gateway.start())
 
         api.wait_status(account["id"], "connected")
         arrives_once(api, account["id"], "while the gateway was down")

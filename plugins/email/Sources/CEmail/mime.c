@@ -281,7 +281,14 @@ static void add_part(builder *b, struct mailmime *mime, const char *type, struct
     if (encoding == MAILMIME_MECHANISM_BASE64 || encoding == MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
         size_t index = 0, decoded_length = 0;
         char *decoded = NULL;
-        if (mailmime_part_parse(data, length, &index, encoding, &decoded, &decoded_length) == MAILIMF_NO_ERROR && decoded) {
+        /* libetpan's decoders read a few bytes past `length` on a truncated escape ("=" or a base64
+         * quantum at the very end; found by fuzzing): decode a copy with zeroed padding. */
+        char *padded = calloc(length + 16, 1);
+        if (!padded) return;
+        memcpy(padded, data, length);
+        int r = mailmime_part_parse(padded, length, &index, encoding, &decoded, &decoded_length);
+        free(padded);
+        if (r == MAILIMF_NO_ERROR && decoded) {
             part->data = copy_n(decoded, decoded_length);
             part->length = decoded_length;
             mmap_string_unref(decoded);
@@ -380,20 +387,28 @@ static void find_raw_body(cemail_message *m, const char *data, size_t length) {
 cemail_message *cemail_mime_parse(const char *data, size_t length) {
     if (!data) { data = ""; length = 0; }
     cemail_message *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
+    /* Parse a NUL-padded copy: libetpan's scanners must never read past the caller's buffer. */
+    char *padded = calloc(length + 16, 1);
+    if (!m || !padded) {
+        free(m);
+        free(padded);
+        return NULL;
+    }
+    memcpy(padded, data, length);
     builder b = {m, 0, 0};
-    find_raw_body(m, data, length);
+    find_raw_body(m, padded, length);
     size_t index = 0;
     struct mailmime *mime = NULL;
-    int r = mailmime_parse(data, length, &index, &mime);
+    int r = mailmime_parse(padded, length, &index, &mime);
     if (r != MAILIMF_NO_ERROR || !mime) {
         warn(&b, "the MIME structure could not be parsed (libetpan error %d): the body is kept as plain text", r);
         m->structure_ok = 0;
-        return m;
+    } else {
+        m->structure_ok = 1;
+        walk(&b, mime, 0);   /* every part's data is copied out of `padded` */
+        mailmime_free(mime);
     }
-    m->structure_ok = 1;
-    walk(&b, mime, 0);
-    mailmime_free(mime);
+    free(padded);
     return m;
 }
 
