@@ -25,6 +25,8 @@ import pytest
 from conftest import Api, eventually, start_email_gateway, wait_for_plugin
 from hub_harness import event_with_text
 
+import hostile_imap
+
 DUPLICATE_GRACE = 1.5
 
 
@@ -351,3 +353,44 @@ def test_uidvalidity_change_rereads_without_duplicates(email_gateway, mail_user)
     arrives_once(api, account["id"], "second in Work", timeout=30)
     assert len(stored(api, account["id"], "first in Work")) == 1
     api.wait_status(account["id"], "connected")
+
+
+@pytest.mark.parametrize("behaviour", ["garbage_greeting", "silent", "bye_at_once", "huge_literal_on_login",
+                                       "malformed_select"])
+def test_hostile_imap_server_at_connect_is_a_clear_error(email_gateway, mail_user, behaviour):
+    server = hostile_imap.HostileIMAP(getattr(hostile_imap, behaviour))
+    try:
+        api = Api(email_gateway)
+        desk = mail_user("hostile")
+        config = desk.config()
+        config["imap"] = {"host": "127.0.0.1", "port": server.port, "tls": "none", "username": desk.address,
+                          "password": desk.password, "timeoutSeconds": 2}
+        started = time.monotonic()
+        account = api.connect(config)
+        assert time.monotonic() - started < 15, "connect took too long"
+        assert account["status"] == "error" and account["error"], account
+        assert account["error"].split(":")[0] in {"UNREACHABLE", "MAIL_ERROR", "AUTH_FAILED"}, account["error"]
+        email_gateway.assert_alive()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("behaviour", ["truncated_body_fetch", "deep_nesting_fetch", "huge_literal_fetch"])
+def test_hostile_imap_server_while_watching_is_retried(email_gateway, mail_user, behaviour):
+    server = hostile_imap.HostileIMAP(getattr(hostile_imap, behaviour))
+    try:
+        api = Api(email_gateway)
+        desk = mail_user("hostile")
+        config = desk.config()
+        config["imap"] = {"host": "127.0.0.1", "port": server.port, "tls": "none", "username": desk.address,
+                          "password": desk.password, "timeoutSeconds": 2}
+        account = api.connect(config)
+        assert account["status"] == "connected", account
+        status = api.wait_status(account["id"], "error", timeout=20)
+        assert status["error"], status
+        eventually(lambda: server.connections >= 4, timeout=20, what="reconnects with backoff",
+                   last=lambda: server.connections)
+        email_gateway.assert_alive()
+        api.request("POST", f"/api/bd-accounts/{account['id']}/disconnect", expect=200)
+    finally:
+        server.stop()

@@ -1,20 +1,26 @@
 /* IMAP over libetpan: connect (plain, STARTTLS, implicit TLS with our own certificate check),
  * LOGIN, SELECT, UID FETCH, UID STORE, IDLE. One cemail_imap is used by one thread at a time. */
 #include "cemail.h"
+#include "imap_guard.h"
 
 #include <libetpan/libetpan.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct cemail_imap {
     mailimap *session;
+    struct cemail_guard *guard;
     int idle_ready;
 };
 
-static void set_err(char *err, size_t cap, const char *what, mailimap *session, int code) {
+static void set_err(char *err, size_t cap, const char *what, mailimap *session, struct cemail_guard *guard, int code) {
     const char *response = (session && session->imap_response) ? session->imap_response : NULL;
-    if (response && *response)
+    const char *violation = cemail_guard_violation(guard);
+    if (violation)
+        snprintf(err, cap, "%s: %s (connection dropped)", what, violation);
+    else if (response && *response)
         snprintf(err, cap, "%s: %s", what, response);
     else
         snprintf(err, cap, "%s (libetpan error %d)", what, code);
@@ -47,10 +53,19 @@ static int verify_stream(mailstream *stream, const cemail_server *server, char *
     return result;
 }
 
+/* Reads of a stream without its own timeout (before login) wait at most this long, instead of
+ * libetpan's default of minutes. */
+static pthread_once_t delay_once = PTHREAD_ONCE_INIT;
+static void set_network_delay(void) {
+    mailstream_network_delay.tv_sec = 30;
+    mailstream_network_delay.tv_usec = 0;
+}
+
 static int is_ok(int r) { return r == MAILIMAP_NO_ERROR || r == MAILIMAP_NO_ERROR_AUTHENTICATED || r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED; }
 
 cemail_imap *cemail_imap_open(const cemail_server *server, int *kind, char *err, size_t err_cap) {
     *kind = CEMAIL_ERR_NETWORK;
+    pthread_once(&delay_once, set_network_delay);
     mailimap *session = mailimap_new(0, NULL);
     if (!session) {
         snprintf(err, err_cap, "out of memory");
@@ -68,7 +83,7 @@ cemail_imap *cemail_imap_open(const cemail_server *server, int *kind, char *err,
         char what[300];
         snprintf(what, sizeof what, "cannot connect to IMAP server %s:%u%s", server->host, (unsigned)server->port,
                  r == MAILIMAP_ERROR_SSL ? " (TLS handshake failed)" : "");
-        set_err(err, err_cap, what, NULL, r);
+        set_err(err, err_cap, what, NULL, NULL, r);
         mailimap_free(session);
         return NULL;
     }
@@ -76,7 +91,7 @@ cemail_imap *cemail_imap_open(const cemail_server *server, int *kind, char *err,
         r = mailimap_socket_starttls_with_callback(session, sni_callback, (void *)server->host);
         if (r != MAILIMAP_NO_ERROR) {
             *kind = CEMAIL_ERR_TLS;
-            set_err(err, err_cap, "STARTTLS failed", session, r);
+            set_err(err, err_cap, "STARTTLS failed", session, NULL, r);
             mailimap_free(session);
             return NULL;
         }
@@ -86,10 +101,12 @@ cemail_imap *cemail_imap_open(const cemail_server *server, int *kind, char *err,
         mailimap_free(session);
         return NULL;
     }
+    /* From here on every response passes the guard (imap_guard.c). */
+    struct cemail_guard *guard = cemail_guard_install(session->imap_stream, server->timeout_seconds > 0 ? server->timeout_seconds : 30);
     r = mailimap_login(session, server->username ? server->username : "", server->password ? server->password : "");
     if (r != MAILIMAP_NO_ERROR) {
         *kind = (r == MAILIMAP_ERROR_LOGIN) ? CEMAIL_ERR_AUTH : CEMAIL_ERR_NETWORK;
-        set_err(err, err_cap, r == MAILIMAP_ERROR_LOGIN ? "IMAP login rejected" : "IMAP login failed", session, r);
+        set_err(err, err_cap, r == MAILIMAP_ERROR_LOGIN ? "IMAP login rejected" : "IMAP login failed", session, guard, r);
         mailimap_free(session);
         return NULL;
     }
@@ -98,6 +115,7 @@ cemail_imap *cemail_imap_open(const cemail_server *server, int *kind, char *err,
     if (mailimap_capability(session, &caps) == MAILIMAP_NO_ERROR && caps) mailimap_capability_data_free(caps);
     cemail_imap *imap = calloc(1, sizeof *imap);
     imap->session = session;
+    imap->guard = guard;
     *kind = CEMAIL_OK;
     return imap;
 }
@@ -118,7 +136,7 @@ int cemail_imap_select(cemail_imap *imap, const char *mailbox, uint32_t *uidvali
     if (r != MAILIMAP_NO_ERROR) {
         char what[300];
         snprintf(what, sizeof what, "cannot select mailbox %s", mailbox);
-        set_err(err, err_cap, what, imap->session, r);
+        set_err(err, err_cap, what, imap->session, imap->guard, r);
         return r == MAILIMAP_ERROR_EXTENSION || r == MAILIMAP_ERROR_SELECT ? CEMAIL_ERR_PROTOCOL : CEMAIL_ERR_NETWORK;
     }
     struct mailimap_selection_info *info = imap->session->imap_selection_info;
@@ -149,7 +167,7 @@ int cemail_imap_uids_after(cemail_imap *imap, uint32_t after, uint32_t **uids, s
     mailimap_fetch_type_free(type);
     mailimap_set_free(set);
     if (r != MAILIMAP_NO_ERROR) {
-        set_err(err, err_cap, "UID FETCH failed", imap->session, r);
+        set_err(err, err_cap, "UID FETCH failed", imap->session, imap->guard, r);
         return network_or_protocol(r);
     }
     size_t capacity = clist_count(result) + 1, n = 0;
@@ -185,7 +203,7 @@ int cemail_imap_fetch(cemail_imap *imap, uint32_t uid, char **data, size_t *leng
     mailimap_fetch_type_free(type);
     mailimap_set_free(set);
     if (r != MAILIMAP_NO_ERROR) {
-        set_err(err, err_cap, "UID FETCH BODY.PEEK[] failed", imap->session, r);
+        set_err(err, err_cap, "UID FETCH BODY.PEEK[] failed", imap->session, imap->guard, r);
         return network_or_protocol(r);
     }
     int found = 0;
@@ -231,7 +249,7 @@ int cemail_imap_mark_seen(cemail_imap *imap, const uint32_t *uids, size_t count,
     mailimap_store_att_flags_free(store);
     mailimap_set_free(set);
     if (r != MAILIMAP_NO_ERROR) {
-        set_err(err, err_cap, "UID STORE +FLAGS (\\Seen) failed", imap->session, r);
+        set_err(err, err_cap, "UID STORE +FLAGS (\\Seen) failed", imap->session, imap->guard, r);
         return network_or_protocol(r);
     }
     return CEMAIL_OK;
@@ -240,7 +258,7 @@ int cemail_imap_mark_seen(cemail_imap *imap, const uint32_t *uids, size_t count,
 int cemail_imap_noop(cemail_imap *imap, char *err, size_t err_cap) {
     int r = mailimap_noop(imap->session);
     if (r != MAILIMAP_NO_ERROR) {
-        set_err(err, err_cap, "NOOP failed", imap->session, r);
+        set_err(err, err_cap, "NOOP failed", imap->session, imap->guard, r);
         return network_or_protocol(r);
     }
     return CEMAIL_OK;
@@ -256,7 +274,7 @@ int cemail_imap_idle_start(cemail_imap *imap, char *err, size_t err_cap) {
     }
     int r = mailimap_idle(imap->session);
     if (r != MAILIMAP_NO_ERROR) {
-        set_err(err, err_cap, "IDLE failed", imap->session, r);
+        set_err(err, err_cap, "IDLE failed", imap->session, imap->guard, r);
         return network_or_protocol(r);
     }
     return CEMAIL_OK;
@@ -278,7 +296,7 @@ int cemail_imap_idle_wait(cemail_imap *imap, int seconds) {
 int cemail_imap_idle_done(cemail_imap *imap, char *err, size_t err_cap) {
     int r = mailimap_idle_done(imap->session);
     if (r != MAILIMAP_NO_ERROR) {
-        set_err(err, err_cap, "IDLE DONE failed", imap->session, r);
+        set_err(err, err_cap, "IDLE DONE failed", imap->session, imap->guard, r);
         return network_or_protocol(r);
     }
     return CEMAIL_OK;

@@ -130,8 +130,8 @@ public final class InboxWatcher: @unchecked Sendable {
             delegate?.watcher(self, fetched: [], progress: current)
         }
         let idle = options.useIdle && mailbox.supportsIdle
-        onConnected()
         delegate?.watcherConnected(self, idle: idle)
+        var caughtUp = false
         while !isStopping {
             let uids = try mailbox.uids(after: current.lastUid)
             var index = 0
@@ -151,6 +151,12 @@ public final class InboxWatcher: @unchecked Sendable {
                 index += options.batchSize
             }
             if isStopping { break }
+            if !caughtUp {
+                // The backoff starts over only once a whole round worked, so a server that fails
+                // right after SELECT is not retried every second.
+                caughtUp = true
+                onConnected()
+            }
             if idle {
                 _ = try mailbox.idle(maximum: options.idleRenewal) { self.isStopping }
             } else {
