@@ -42,10 +42,13 @@ let package = Package(
         // System libqrencode (libqrencode-dev): QR codes for the console's Telegram QR login.
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", pkgConfig: "libqrencode",
                        providers: [.apt(["libqrencode-dev"])]),
+        // System hiredis (libhiredis-dev): the hub's Redis adapter (cluster mode).
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
+                       providers: [.apt(["libhiredis-dev"])]),
         .target(name: "GatewayModel"),
         .target(name: "ChannelKit", dependencies: ["GatewayABI", "GatewayModel"]),
         .target(name: "GatewayCore", dependencies: [
-            "GatewayABI", "GatewayModel", "CSQLite", "CQRencode",
+            "GatewayABI", "GatewayModel", "CSQLite", "CQRencode", "CHiredis",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),

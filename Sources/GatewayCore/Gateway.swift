@@ -20,6 +20,8 @@ public final class Gateway: Sendable {
     public let webhooks: WebhookDispatcher
     public let authenticator: any Authenticator
     public let hub: Hub
+    /// Cluster mode (`hub.redis.url`): the hub's Redis backplane.
+    private let hubBackplane: (any HubBackplane)?
     private let hubTasks = Mutex<[Task<Void, Never>]>([])
     private let statsCache = Mutex<(StoreStats, ContinuousClock.Instant)?>(nil)
     let logger: Logger
@@ -55,7 +57,15 @@ public final class Gateway: Sendable {
             }
             authenticator = try await JWTAuthenticator(config: config.auth.jwt)
         }
-        hub = Hub(config: config.hub, authenticator: authenticator, store: sqlite, accounts: accounts, logger: logger)
+        hubBackplane = try config.hub.redisURL.map { text in
+            do {
+                return RedisHubBackplane(url: try RedisURL(parsing: text), config: config.hub, logger: logger)
+            } catch {
+                throw GatewayStartupError("hub.redis.url: \(error)")
+            }
+        }
+        hub = Hub(
+            config: config.hub, authenticator: authenticator, store: sqlite, accounts: accounts, logger: logger, backplane: hubBackplane)
         let stateStore: any PluginStateStore = config.storage.stateKey.map {
             EncryptedPluginStateStore(base: sqlite, key: EncryptedPluginStateStore.key(from: $0))
         } ?? sqlite
@@ -93,13 +103,14 @@ public final class Gateway: Sendable {
             storeHealth.error = "\(error)"
         }
         let plugins = self.plugins.pluginStatuses
-        let degraded = storeHealth.status != "ok" || plugins.contains { $0.state == .refused }
+        let cluster = await hubBackplane?.health()
+        let degraded = storeHealth.status != "ok" || plugins.contains { $0.state == .refused } || cluster.map { $0.redis != "connected" } ?? false
         let connections = hub.connectionCounts
         return HealthReport(
             status: degraded ? "degraded" : "ok", version: Self.version, uptimeSeconds: Date().timeIntervalSince(startedAt),
             plugins: plugins, store: storeHealth,
             pipeline: .init(backlog: pipeline.backlog, droppedBusEvents: bus.droppedCount),
-            hub: .init(connections: connections.total, connectionsPerOrganization: connections.perOrganization))
+            hub: .init(connections: connections.total, connectionsPerOrganization: connections.perOrganization, cluster: cluster))
     }
 
     /// Store counts for /health, at most a second old: counting a large table on every probe of
@@ -123,6 +134,7 @@ public final class Gateway: Sendable {
         }
         guard first else { return }
         let hub = self.hub
+        hubBackplane?.start(sink: hub)
         let events = bus.subscribe(topics: [EventBus.hubTopic])
         hubTasks.withLock { tasks in
             tasks = [Task { await hub.run(events: events) }, Task { await hub.runHeartbeats() }]
@@ -143,6 +155,7 @@ public final class Gateway: Sendable {
             task.cancel()
             await task.value
         }
+        await hubBackplane?.stop()
         logger.info("store flushed; bye")
     }
 

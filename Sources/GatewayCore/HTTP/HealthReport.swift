@@ -16,6 +16,8 @@ public struct HealthReport: ResponseEncodable, Codable, Sendable {
         public var connections: Int
         /// Authenticated Socket.IO connections per organization.
         public var connectionsPerOrganization: [String: Int]
+        /// Cluster mode (`hub.redis.url`): this instance, Redis, and the counts of all instances.
+        public var cluster: ClusterHealth? = nil
     }
 
     public struct StoreHealth: Codable, Sendable {

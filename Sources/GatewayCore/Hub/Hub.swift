@@ -13,6 +13,8 @@ public final class Hub: Sendable {
     private let store: any GatewayStore
     private let accounts: AccountDirectory
     private let logger: Logger
+    /// Cluster mode (`hub.redis.url`): events, recovery and connection counts go through it.
+    private let backplane: (any HubBackplane)?
     private let state = Mutex(State())
     /// Offsets continue across restarts: each organization's counter starts at the start time
     /// in microseconds, so a client's offset from a previous run is simply "too old".
@@ -24,10 +26,17 @@ public final class Hub: Sendable {
         var perOrganization: [String: Int] = [:]
         var logs: [String: RecoveryLog] = [:]
         var offsets: [String: Int] = [:]
+        /// Cluster mode: the newest cluster offset delivered per organization.
+        var delivered: [String: Int] = [:]
+        /// Cluster mode: live events held for connections whose replay is being fetched.
+        var pending: [String: [(offset: Int, packet: String)]] = [:]
     }
 
-    init(config: HubConfig, authenticator: any Authenticator, store: any GatewayStore, accounts: AccountDirectory, logger: Logger) {
+    init(config: HubConfig, authenticator: any Authenticator, store: any GatewayStore, accounts: AccountDirectory, logger: Logger,
+         backplane: (any HubBackplane)? = nil)
+    {
         self.config = config
+        self.backplane = backplane
         self.authenticator = authenticator
         self.store = store
         self.accounts = accounts
@@ -65,6 +74,7 @@ public final class Hub: Sendable {
         let rooms = connection.state.withLock { $0.rooms }
         state.withLock { state in
             state.connections[connection.sid] = nil
+            state.pending[connection.sid] = nil
             for room in rooms {
                 state.rooms[room]?.remove(connection.sid)
                 if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
@@ -76,6 +86,7 @@ public final class Hub: Sendable {
         }
         connection.outbox.close()
         if let principal {
+            backplane?.connectionCountChanged(organization: principal.organizationId)
             logger.info("disconnected \(connection.socketId) user \(principal.userId) org \(principal.organizationId): \(reason)")
         }
     }
@@ -159,12 +170,22 @@ public final class Hub: Sendable {
             state.lastAppPong = now
             state.lastAppPing = now
         }
+        if let backplane {
+            guard await admitInCluster(connection, principal: principal, backplane: backplane) else {
+                return refuse("Connection limit reached for organization")
+            }
+            // Closed while the cluster was asked: close() already released the slot.
+            guard !connection.isClosed else { return }
+        }
         // Under the hub's lock, so no live event can slip in between: join the automatic rooms,
         // answer CONNECT and `connected`, then replay what the client missed, in offset order.
         let offset = auth?["offset"]?.intValue
         let organization = principal.organizationId
         let rooms = [Self.key("org:\(organization)", organization: organization), Self.key("user:\(principal.userId)", organization: organization)]
         connection.state.withLock { $0.rooms.formUnion(rooms) }
+        if let backplane, let offset {
+            return await connectRecovering(connection, principal: principal, rooms: rooms, offset: offset, backplane: backplane)
+        }
         state.withLock { state in
             for room in rooms { state.rooms[room, default: []].insert(connection.sid) }
             let missed = offset.flatMap { offset in
@@ -179,6 +200,82 @@ public final class Hub: Sendable {
             for entry in missed ?? [] { connection.outbox.push(Self.eventPacket(entry.event, offset: entry.offset)) }
         }
         logger.info("connected \(connection.socketId) user \(principal.userId) org \(organization)")
+    }
+
+    private func connectedEvent(_ connection: HubConnection, principal: Principal, recovered: Bool) -> SocketIOPacket {
+        SocketIOPacket.event("connected", [
+            "userId": .string(principal.userId), "organizationId": .string(principal.organizationId),
+            "email": principal.email.map(JSONValue.string) ?? .null, "role": .string(principal.role),
+            "socketId": .string(connection.socketId), "recovered": .bool(recovered),
+        ])
+    }
+
+    /// Cluster mode: the organization's cap counts every live instance's connections. The
+    /// connection is already counted here (and its principal set, so a close meanwhile frees
+    /// the slot); refused, it is uncounted again. Redis unreachable: this instance's count decides.
+    private func admitInCluster(_ connection: HubConnection, principal: Principal, backplane: any HubBackplane) async -> Bool {
+        let organization = principal.organizationId
+        do {
+            if try await backplane.admit(organization: organization, cap: config.maxConnectionsPerOrg) { return true }
+        } catch {
+            logger.warning("cluster-wide connection cap not checked (\(error)); admitting \(connection.sid) on this instance's count")
+            return true
+        }
+        let undo = connection.state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.principal = nil
+            return true
+        }
+        if undo {
+            state.withLock { state in
+                state.perOrganization[organization, default: 1] -= 1
+                if state.perOrganization[organization] == 0 { state.perOrganization[organization] = nil }
+            }
+        }
+        return false
+    }
+
+    /// Cluster mode with an offset: the connection joins its rooms at once but live events are
+    /// held while the missed ones are read from Redis; then, under the hub's lock, CONNECT,
+    /// `connected`, the replay, and the held events newer than the replay — so nothing is
+    /// missed, doubled or reordered between replay and live.
+    private func connectRecovering(_ connection: HubConnection, principal: Principal, rooms: [String], offset: Int,
+                                   backplane: any HubBackplane) async
+    {
+        let organization = principal.organizationId
+        let open = state.withLock { state -> Bool in
+            guard state.connections[connection.sid] != nil else { return false }  // closed meanwhile
+            state.pending[connection.sid] = []
+            for room in rooms { state.rooms[room, default: []].insert(connection.sid) }
+            return true
+        }
+        guard open else { return }
+        var missed: [ClusterEvent]?
+        do {
+            missed = try await backplane.recover(
+                organization: organization, after: offset, windowSeconds: config.recoveryWindowSeconds, limit: config.recoveryMaxEvents)
+        } catch {
+            logger.warning("recovery for \(connection.sid) failed (\(error)); connecting without it")
+        }
+        let overflow = state.withLock { state -> Bool in
+            let held = state.pending.removeValue(forKey: connection.sid) ?? []
+            guard state.connections[connection.sid] != nil else { return false }
+            connection.send(SocketIOPacket(kind: .connect, data: ["sid": .string(connection.socketId)]))
+            connection.send(connectedEvent(connection, principal: principal, recovered: missed != nil))
+            var accepted = true
+            var newest = Int.min
+            if let missed {
+                newest = offset
+                for event in missed {
+                    accepted = connection.outbox.push(Self.eventPacket(json: event.json, offset: event.offset)) && accepted
+                    newest = max(newest, event.offset)
+                }
+            }
+            for event in held where event.offset > newest { accepted = connection.outbox.push(event.packet) && accepted }
+            return !accepted
+        }
+        if overflow { close(connection, reason: "client too slow (outbox full)") }
+        logger.info("connected \(connection.socketId) user \(principal.userId) org \(organization)\(missed.map { " (replayed \($0.count))" } ?? "")")
     }
 
     /// Room names are per organization: `chat:42` of one organization is not another's.
@@ -275,8 +372,12 @@ public final class Hub: Sendable {
     // MARK: - Outbound events
 
     /// Delivers system events from the bus until the stream ends.
+    /// In cluster mode they go to the backplane, which brings them back (from every instance)
+    /// through `deliver`.
     func run(events: AsyncStream<BusBatch>) async {
-        for await batch in events { publish(batch.events) }
+        for await batch in events {
+            if let backplane { backplane.publish(batch.events) } else { publish(batch.events) }
+        }
     }
 
     /// Sends system events to their rooms (org, the account's, the chat's) — once per socket —
@@ -305,6 +406,48 @@ public final class Hub: Sendable {
         for sid in overflowing {
             if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
         }
+    }
+
+    /// Cluster mode: events from the backplane (every instance's, in the cluster's order) to
+    /// this instance's sockets in their rooms — the rooms of each instance hold its own sockets,
+    /// so every socket of the cluster gets each event once. An offset already delivered (a
+    /// re-read after a reconnect) is skipped. Pushed under the hub's lock, like `publish`.
+    func deliver(_ events: [ClusterEvent]) {
+        let overflowing = state.withLock { state -> Set<String> in
+            var overflowing = Set<String>()
+            for event in events {
+                let organization = event.organizationId
+                if let last = state.delivered[organization], event.offset <= last { continue }
+                state.delivered[organization] = event.offset
+                state.offsets[organization] = max(state.offsets[organization] ?? 0, event.offset)
+                var rooms = ["org:\(organization)", "bd-account:\(event.accountId)"]
+                if let chat = event.chatId { rooms.append("chat:\(chat)") }
+                var sids = Set<String>()
+                for room in rooms { sids.formUnion(state.rooms[Self.key(room, organization: organization)] ?? []) }
+                guard !sids.isEmpty else { continue }
+                let packet = Self.eventPacket(json: event.json, offset: event.offset)
+                for sid in sids {
+                    if state.pending[sid] != nil {
+                        state.pending[sid]!.append((event.offset, packet))
+                    } else if state.connections[sid]?.outbox.push(packet) == false {
+                        overflowing.insert(sid)
+                    }
+                }
+            }
+            return overflowing
+        }
+        for sid in overflowing {
+            if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
+        }
+    }
+
+    /// `42["event",…]` from an event's JSON without offset (`{…}`, as the cluster carries it).
+    static func eventPacket(json: [UInt8], offset: Int) -> String {
+        var bytes = Array("42[\"event\",".utf8)
+        bytes.reserveCapacity(json.count + 40)
+        bytes.append(contentsOf: json.dropLast())
+        bytes.append(contentsOf: ",\"offset\":\(offset)}]".utf8)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `42["event",{id,type,organizationId,data,timestamp,offset}]` as an Engine.IO packet.
@@ -367,5 +510,21 @@ public final class Hub: Sendable {
                 }
             }
         }
+    }
+}
+
+extension Hub: HubClusterSink {
+    /// Cluster mode with Redis unreachable: the single-instance path (offsets continue from the
+    /// last cluster offset seen here; these events are not recoverable on other instances).
+    func deliverLocally(_ events: [GatewayEvent]) {
+        publish(events)
+    }
+
+    func localConnectionCount(organization: String) -> Int {
+        state.withLock { $0.perOrganization[organization] ?? 0 }
+    }
+
+    func localConnectionCounts() -> [String: Int] {
+        state.withLock { $0.perOrganization }
     }
 }
