@@ -284,8 +284,9 @@ def test_malformed_mime_is_stored_with_parse_warnings(email_gateway, mail_user):
     assert api.status(account["id"])["status"] == "connected"
 
 
-def test_polling_without_idle(tmp_path, mail_user):
-    gateway = start_email_gateway("email-polling", tmp_path / "gateway", idle=False, poll_interval_seconds=0.3)
+def test_polling_without_idle_and_oversized_messages(tmp_path, mail_user):
+    gateway = start_email_gateway("email-polling", tmp_path / "gateway", idle=False, poll_interval_seconds=0.3,
+                                  max_message_bytes=200_000)
     try:
         api = Api(gateway)
         desk = mail_user("poll")
@@ -295,6 +296,13 @@ def test_polling_without_idle(tmp_path, mail_user):
         arrives_once(api, account["id"], "found by polling", timeout=10)
         assert "with polling" in gateway.log_text()
         assert time.monotonic() - started < 5
+        # Over max_message_bytes: only the header is fetched, and the message says so.
+        desk.append(raw_mail("dora@example.com", desk.address, "a big one", "y" * 300_000, message_id="big@example.com"))
+        big = eventually(lambda: [m for m in api.messages(account["id"]) if m["externalId"] == "big@example.com"],
+                         timeout=10, what="the oversized message")[0]
+        assert big["content"] == "" and big["metadata"]["truncated"] is True, big
+        assert big["metadata"]["subject"] == "a big one" and big["metadata"]["size"] > 300_000, big["metadata"]
+        assert "only its header was fetched" in big["metadata"]["parseWarnings"][0], big["metadata"]
     finally:
         gateway.stop()
 

@@ -9,6 +9,7 @@ import Foundation
 ///     initial_history: 0               # messages already in the mailbox fetched at the first connect
 ///     max_backoff_seconds: 60          # reconnect backoff cap (1 s doubling, ±20 % jitter)
 ///     timeout_seconds: 30              # connect and per-command network timeout
+///     max_message_bytes: 52428800      # larger messages: only the header is fetched (≤ 256 MiB)
 ///     insecure_plaintext_secrets: false   # allow storing passwords without storage.state_key
 struct EmailSettings: Decodable {
     var idle = true
@@ -16,6 +17,7 @@ struct EmailSettings: Decodable {
     var initialHistory = 0
     var maxBackoffSeconds = 60
     var timeoutSeconds = 30
+    var maxMessageBytes = 50 << 20
     var insecurePlaintextSecrets = false
     var gateway: HostInfo?
 
@@ -24,7 +26,7 @@ struct EmailSettings: Decodable {
 
     enum CodingKeys: String, CodingKey {
         case idle, pollIntervalSeconds = "poll_interval_seconds", initialHistory = "initial_history"
-        case maxBackoffSeconds = "max_backoff_seconds", timeoutSeconds = "timeout_seconds"
+        case maxBackoffSeconds = "max_backoff_seconds", timeoutSeconds = "timeout_seconds", maxMessageBytes = "max_message_bytes"
         case insecurePlaintextSecrets = "insecure_plaintext_secrets", gateway
     }
 
@@ -35,11 +37,14 @@ struct EmailSettings: Decodable {
         initialHistory = try container.decodeIfPresent(Int.self, forKey: .initialHistory) ?? 0
         maxBackoffSeconds = try container.decodeIfPresent(Int.self, forKey: .maxBackoffSeconds) ?? 60
         timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .timeoutSeconds) ?? 30
+        maxMessageBytes = try container.decodeIfPresent(Int.self, forKey: .maxMessageBytes) ?? 50 << 20
         insecurePlaintextSecrets = try container.decodeIfPresent(Bool.self, forKey: .insecurePlaintextSecrets) ?? false
         gateway = try container.decodeIfPresent(HostInfo.self, forKey: .gateway)
-        guard pollIntervalSeconds >= 0.1, initialHistory >= 0, maxBackoffSeconds >= 1, timeoutSeconds >= 1 else {
+        guard pollIntervalSeconds >= 0.1, initialHistory >= 0, maxBackoffSeconds >= 1, timeoutSeconds >= 1,
+              (1...(256 << 20)).contains(maxMessageBytes) else {
             throw ChannelError.badRequest(
-                "poll_interval_seconds must be ≥ 0.1, initial_history ≥ 0, max_backoff_seconds and timeout_seconds ≥ 1")
+                "poll_interval_seconds must be ≥ 0.1, initial_history ≥ 0, max_backoff_seconds and timeout_seconds ≥ 1, "
+                    + "max_message_bytes 1…268435456")
         }
     }
 
@@ -63,6 +68,7 @@ struct EmailSettings: Decodable {
         options.pollInterval = .milliseconds(Int(pollIntervalSeconds * 1000))
         options.initialHistory = initialHistory
         options.maxBackoff = .seconds(maxBackoffSeconds)
+        options.maxMessageBytes = maxMessageBytes
         return options
     }
 }

@@ -44,7 +44,13 @@ enum InboundMapper {
                 return .object(entry)
             })
         }
-        if !email.warnings.isEmpty { metadata["parseWarnings"] = .array(email.warnings.map(JSONValue.string)) }
+        var warnings = email.warnings
+        if let omitted = fetched.omittedSize {
+            metadata["size"] = .number(Double(omitted))
+            metadata["truncated"] = .bool(true)
+            warnings.insert("the message has \(omitted) bytes, more than max_message_bytes: only its header was fetched", at: 0)
+        }
+        if !warnings.isEmpty { metadata["parseWarnings"] = .array(warnings.map(JSONValue.string)) }
         let attachments = email.attachments.map {
             Attachment(kind: kind($0.mimeType), name: $0.filename, mimeType: $0.mimeType, size: $0.size)
         }

@@ -152,16 +152,21 @@ static int network_or_protocol(int r) {
 }
 
 static int compare_uid(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;  /* uid_size starts with the uid */
     return x < y ? -1 : x > y;
 }
 
-int cemail_imap_uids_after(cemail_imap *imap, uint32_t after, uint32_t **uids, size_t *count, char *err, size_t err_cap) {
+typedef struct { uint32_t uid, size; } uid_size;
+
+int cemail_imap_uids_after(cemail_imap *imap, uint32_t after, uint32_t **uids, uint32_t **sizes, size_t *count,
+                           char *err, size_t err_cap) {
     *uids = NULL;
+    *sizes = NULL;
     *count = 0;
     struct mailimap_set *set = mailimap_set_new_interval(after + 1, 0); /* after+1:* */
     struct mailimap_fetch_type *type = mailimap_fetch_type_new_fetch_att_list_empty();
     mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_uid());
+    mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_rfc822_size());
     clist *result = NULL;
     int r = mailimap_uid_fetch(imap->session, set, type, &result);
     mailimap_fetch_type_free(type);
@@ -171,33 +176,43 @@ int cemail_imap_uids_after(cemail_imap *imap, uint32_t after, uint32_t **uids, s
         return network_or_protocol(r);
     }
     size_t capacity = clist_count(result) + 1, n = 0;
-    uint32_t *list = malloc(capacity * sizeof *list);
+    uid_size *list = malloc(capacity * sizeof *list);
     for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
         struct mailimap_msg_att *att = clist_content(it);
+        uint32_t uid = 0, size = 0;
         for (clistiter *item = clist_begin(att->att_list); item; item = clist_next(item)) {
             struct mailimap_msg_att_item *entry = clist_content(item);
-            if (entry->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
-                entry->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID) {
-                uint32_t uid = entry->att_data.att_static->att_data.att_uid;
-                /* "n:*" also answers the last message when nothing is newer than n. */
-                if (uid > after && n < capacity) list[n++] = uid;
-            }
+            if (entry->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC) continue;
+            if (entry->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
+                uid = entry->att_data.att_static->att_data.att_uid;
+            else if (entry->att_data.att_static->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+                size = entry->att_data.att_static->att_data.att_rfc822_size;
         }
+        /* "n:*" also answers the last message when nothing is newer than n. */
+        if (uid > after && n < capacity) list[n++] = (uid_size){uid, size};
     }
     mailimap_fetch_list_free(result);
     qsort(list, n, sizeof *list, compare_uid);
-    *uids = list;
+    *uids = malloc((n ? n : 1) * sizeof **uids);
+    *sizes = malloc((n ? n : 1) * sizeof **sizes);
+    for (size_t i = 0; i < n; i++) {
+        (*uids)[i] = list[i].uid;
+        (*sizes)[i] = list[i].size;
+    }
+    free(list);
     *count = n;
     return CEMAIL_OK;
 }
 
-int cemail_imap_fetch(cemail_imap *imap, uint32_t uid, char **data, size_t *length, char *err, size_t err_cap) {
+int cemail_imap_fetch(cemail_imap *imap, uint32_t uid, int header_only, char **data, size_t *length, char *err,
+                      size_t err_cap) {
     *data = NULL;
     *length = 0;
     struct mailimap_set *set = mailimap_set_new_single(uid);
     struct mailimap_fetch_type *type = mailimap_fetch_type_new_fetch_att_list_empty();
     mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_uid());
-    mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+    struct mailimap_section *section = header_only ? mailimap_section_new_header() : mailimap_section_new(NULL);
+    mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_body_peek_section(section));
     clist *result = NULL;
     int r = mailimap_uid_fetch(imap->session, set, type, &result);
     mailimap_fetch_type_free(type);

@@ -53,21 +53,31 @@ public final class IMAPMailbox {
         return Selection(uidValidity: validity, uidNext: next, exists: exists)
     }
 
-    /// UIDs greater than `uid`, ascending.
-    public func uids(after uid: UInt32) throws(MailError) -> [UInt32] {
+    /// UIDs greater than `uid`, ascending, with each message's size in bytes.
+    public func messages(after uid: UInt32) throws(MailError) -> [(uid: UInt32, size: Int)] {
         var list: UnsafeMutablePointer<UInt32>?
+        var sizes: UnsafeMutablePointer<UInt32>?
         var count = 0
-        try check { cemail_imap_uids_after($0, uid, &list, &count, $1, $2) }
-        defer { free(list) }
-        return list.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+        try check { cemail_imap_uids_after($0, uid, &list, &sizes, &count, $1, $2) }
+        defer {
+            free(list)
+            free(sizes)
+        }
+        guard let list, let sizes else { return [] }
+        return (0..<count).map { (list[$0], Int(sizes[$0])) }
     }
 
-    /// The raw message; nil when it was expunged in the meantime.
-    public func fetch(uid: UInt32) throws(MailError) -> Data? {
+    /// UIDs greater than `uid`, ascending.
+    public func uids(after uid: UInt32) throws(MailError) -> [UInt32] {
+        try messages(after: uid).map(\.uid)
+    }
+
+    /// The raw message (or only its header); nil when it was expunged in the meantime.
+    public func fetch(uid: UInt32, headerOnly: Bool = false) throws(MailError) -> Data? {
         var data: UnsafeMutablePointer<CChar>?
         var length = 0
         do {
-            try check { cemail_imap_fetch($0, uid, &data, &length, $1, $2) }
+            try check { cemail_imap_fetch($0, uid, headerOnly ? 1 : 0, &data, &length, $1, $2) }
         } catch where error.kind == .notFound {
             return nil
         }

@@ -12,10 +12,18 @@ public struct MailboxProgress: Codable, Sendable, Equatable {
     }
 }
 
-/// A fetched message and its UID.
+/// A fetched message and its UID. For a message over `maxMessageBytes` only the header is
+/// fetched: `raw` is the header and `omittedSize` the size of the whole message.
 public struct FetchedMessage: Sendable {
     public var uid: UInt32
     public var raw: Data
+    public var omittedSize: Int?
+
+    public init(uid: UInt32, raw: Data, omittedSize: Int? = nil) {
+        self.uid = uid
+        self.raw = raw
+        self.omittedSize = omittedSize
+    }
 }
 
 /// What the watcher tells its owner, on the watcher's thread.
@@ -48,6 +56,8 @@ public final class InboxWatcher: @unchecked Sendable {
         public var resyncLimit = 1_000
         /// Messages fetched per delivered batch.
         public var batchSize = 20
+        /// Larger messages are not downloaded: their header is, and the event says so.
+        public var maxMessageBytes = 50 << 20
         /// Backoff: 1 s doubling up to this, with ±20 % jitter.
         public var maxBackoff: Duration = .seconds(60)
 
@@ -133,19 +143,20 @@ public final class InboxWatcher: @unchecked Sendable {
         delegate?.watcherConnected(self, idle: idle)
         var caughtUp = false
         while !isStopping {
-            let uids = try mailbox.uids(after: current.lastUid)
+            let found = try mailbox.messages(after: current.lastUid)
             var index = 0
-            while index < uids.count, !isStopping {
-                let chunk = uids[index..<min(index + options.batchSize, uids.count)]
+            while index < found.count, !isStopping {
+                let chunk = found[index..<min(index + options.batchSize, found.count)]
                 var batch: [FetchedMessage] = []
-                for uid in chunk {
-                    if let raw = try mailbox.fetch(uid: uid) {
-                        batch.append(FetchedMessage(uid: uid, raw: raw))
+                for (uid, size) in chunk {
+                    let tooLarge = size > options.maxMessageBytes
+                    if let raw = try mailbox.fetch(uid: uid, headerOnly: tooLarge) {
+                        batch.append(FetchedMessage(uid: uid, raw: raw, omittedSize: tooLarge ? size : nil))
                     } else {
                         delegate?.watcher(self, note: "message UID \(uid) vanished before it was fetched")
                     }
                 }
-                current.lastUid = chunk.last!
+                current.lastUid = chunk.last!.uid
                 progress = current
                 delegate?.watcher(self, fetched: batch, progress: current)
                 index += options.batchSize

@@ -55,10 +55,14 @@ int cemail_imap_has_idle(cemail_imap *imap);
 /* SELECT (read-write); the mailbox's UIDVALIDITY, UIDNEXT (0 when the server sent none) and EXISTS. */
 int cemail_imap_select(cemail_imap *imap, const char *mailbox, uint32_t *uidvalidity, uint32_t *uidnext,
                        uint32_t *exists, char *err, size_t err_cap);
-/* The UIDs greater than `after`, ascending (malloc'd into *uids; free with free()). */
-int cemail_imap_uids_after(cemail_imap *imap, uint32_t after, uint32_t **uids, size_t *count, char *err, size_t err_cap);
-/* The full message (BODY.PEEK[]: the \Seen flag is not set). CEMAIL_ERR_NOT_FOUND when it is gone. */
-int cemail_imap_fetch(cemail_imap *imap, uint32_t uid, char **data, size_t *length, char *err, size_t err_cap);
+/* The UIDs greater than `after`, ascending, and each message's RFC822.SIZE (malloc'd into *uids
+ * and *sizes; free both with free()). */
+int cemail_imap_uids_after(cemail_imap *imap, uint32_t after, uint32_t **uids, uint32_t **sizes, size_t *count,
+                           char *err, size_t err_cap);
+/* The full message, or only its header when `header_only` (BODY.PEEK[] / BODY.PEEK[HEADER]: the
+ * \Seen flag is not set). CEMAIL_ERR_NOT_FOUND when it is gone. */
+int cemail_imap_fetch(cemail_imap *imap, uint32_t uid, int header_only, char **data, size_t *length, char *err,
+                      size_t err_cap);
 /* Adds \Seen to the given UIDs. */
 int cemail_imap_mark_seen(cemail_imap *imap, const uint32_t *uids, size_t count, char *err, size_t err_cap);
 int cemail_imap_noop(cemail_imap *imap, char *err, size_t err_cap);
