@@ -27,6 +27,7 @@ test: bootstrap
 	$(SWIFT) build --build-tests --package-path plugins/email
 	$(SWIFT) test --skip-build --package-path plugins/email
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api Tests/hub -q
+	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/hub_cluster -q
 	FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/telegram -q
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/email -q
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/console -q
