@@ -81,7 +81,9 @@ final class EmailChannel: Channel, @unchecked Sendable {
     }
 
     func shutdown() async {
-        for account in accounts.all() { await account.shutdown(silent: true) }
+        await withTaskGroup(of: Void.self) { group in
+            for account in accounts.all() { group.addTask { await account.shutdown(silent: true) } }
+        }
     }
 
     // MARK: Accounts

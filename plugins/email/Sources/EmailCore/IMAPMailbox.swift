@@ -2,7 +2,7 @@ import CEmail
 import Foundation
 
 /// One logged-in IMAP connection (libetpan), used by one thread at a time; every call blocks.
-public final class IMAPMailbox {
+public final class IMAPMailbox: @unchecked Sendable {
     public struct Selection: Sendable, Equatable {
         public var uidValidity: UInt32
         public var uidNext: UInt32
@@ -11,6 +11,8 @@ public final class IMAPMailbox {
 
     private var handle: OpaquePointer?
     public let server: MailServer
+    /// `interrupt()` comes from another thread: it and `close()` never overlap.
+    private let interruptLock = NSLock()
 
     /// Connects, secures the connection (the certificate is verified before credentials are
     /// sent) and logs in.
@@ -29,8 +31,17 @@ public final class IMAPMailbox {
 
     /// LOGOUT and disconnect; idempotent.
     public func close() {
-        if let handle { cemail_imap_close(handle) }
-        handle = nil
+        interruptLock.withLock {
+            if let handle { cemail_imap_close(handle) }
+            handle = nil
+        }
+    }
+
+    /// Wakes the thread waiting in `idle` (from any thread).
+    public func interrupt() {
+        interruptLock.withLock {
+            if let handle { cemail_imap_interrupt(handle) }
+        }
     }
 
     private func live() throws(MailError) -> OpaquePointer {

@@ -92,25 +92,36 @@ public final class InboxWatcher: @unchecked Sendable {
         thread.start()
     }
 
-    /// Asks the thread to stop and waits for it (at most `timeout`).
+    /// Asks the thread to stop (waking it from IDLE) and waits for it (at most `timeout`).
     public func stop(timeout: Duration = .seconds(10)) {
-        let wasStarted = lock.withLock {
+        let (wasStarted, mailbox) = lock.withLock {
             stopping = true
-            return started
+            return (started, connection)
         }
+        mailbox?.interrupt()
         guard wasStarted else { return }
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         _ = finished.wait(timeout: .now() + seconds)
     }
 
     private var isStopping: Bool { lock.withLock { stopping } }
+    /// The open connection, for `stop()` to interrupt.
+    private var connection: IMAPMailbox?
 
     private func run() {
         var attempt = 0
         while !isStopping {
             do {
                 let mailbox = try IMAPMailbox(server: server)
-                defer { mailbox.close() }
+                let stopped = lock.withLock {
+                    connection = mailbox
+                    return stopping
+                }
+                defer {
+                    lock.withLock { connection = nil }
+                    mailbox.close()
+                }
+                if stopped { break }
                 try watch(mailbox, onConnected: { attempt = 0 })
             } catch {
                 if isStopping { break }
