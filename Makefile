@@ -41,6 +41,7 @@ release: bootstrap
 bench: release
 	.build/release/gateway-bench --output docs/BENCHMARKS.md
 	python3 Benchmarks/hub/hub_bench.py --gateway .build/release/gateway --output docs/BENCHMARKS.md
+	python3 Benchmarks/hub/cluster_bench.py --gateway .build/release/gateway --output docs/BENCHMARKS.md
 	$(SWIFT) build -c release --product fake-dc && python3 Benchmarks/telegram/telegram_bench.py --gateway .build/release/gateway --fake-dc .build/release/fake-dc --output docs/BENCHMARKS.md
 
 # Telegram's TL schema (layer 201) from the kurigram 2.2.0 sdist on PyPI, hash-checked, then the
