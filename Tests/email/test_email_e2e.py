@@ -25,7 +25,7 @@ import pytest
 from conftest import Api, eventually, start_email_gateway, wait_for_plugin
 from hub_harness import event_with_text
 
-import hostile_imap
+import hostile_servers
 
 DUPLICATE_GRACE = 1.5
 
@@ -366,7 +366,7 @@ def test_uidvalidity_change_rereads_without_duplicates(email_gateway, mail_user)
 @pytest.mark.parametrize("behaviour", ["garbage_greeting", "silent", "bye_at_once", "huge_literal_on_login",
                                        "malformed_select"])
 def test_hostile_imap_server_at_connect_is_a_clear_error(email_gateway, mail_user, behaviour):
-    server = hostile_imap.HostileIMAP(getattr(hostile_imap, behaviour))
+    server = hostile_servers.HostileServer(getattr(hostile_servers, behaviour))
     try:
         api = Api(email_gateway)
         desk = mail_user("hostile")
@@ -385,7 +385,7 @@ def test_hostile_imap_server_at_connect_is_a_clear_error(email_gateway, mail_use
 
 @pytest.mark.parametrize("behaviour", ["truncated_body_fetch", "deep_nesting_fetch", "huge_literal_fetch"])
 def test_hostile_imap_server_while_watching_is_retried(email_gateway, mail_user, behaviour):
-    server = hostile_imap.HostileIMAP(getattr(hostile_imap, behaviour))
+    server = hostile_servers.HostileServer(getattr(hostile_servers, behaviour))
     try:
         api = Api(email_gateway)
         desk = mail_user("hostile")
@@ -400,5 +400,26 @@ def test_hostile_imap_server_while_watching_is_retried(email_gateway, mail_user,
                    last=lambda: server.connections)
         email_gateway.assert_alive()
         api.request("POST", f"/api/bd-accounts/{account['id']}/disconnect", expect=200)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("behaviour,code", [("smtp_garbage_greeting", "UNREACHABLE"), ("smtp_silent", "UNREACHABLE"),
+                                            ("smtp_without_starttls", "TLS_FAILED"),
+                                            ("smtp_multiline_flood", "UNREACHABLE")])
+def test_hostile_smtp_server_at_connect_is_a_clear_error(email_gateway, mail_user, behaviour, code):
+    server = hostile_servers.HostileServer(getattr(hostile_servers, behaviour))
+    try:
+        api = Api(email_gateway)
+        desk = mail_user("hostile-smtp")
+        config = desk.config()
+        config["smtp"] = {"host": "127.0.0.1", "port": server.port, "tls": "starttls", "username": desk.address,
+                          "password": desk.password, "timeoutSeconds": 2}
+        started = time.monotonic()
+        account = api.connect(config)
+        assert time.monotonic() - started < 15, "connect took too long"
+        assert account["status"] == "error" and account["error"].startswith(code), account
+        assert desk.password not in account["error"]
+        email_gateway.assert_alive()
     finally:
         server.stop()

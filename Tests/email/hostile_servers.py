@@ -1,8 +1,8 @@
-"""A scripted, misbehaving IMAP server on 127.0.0.1 (plain TCP) for the hostile-server tests.
+"""Scripted, misbehaving IMAP and SMTP servers on 127.0.0.1 (plain TCP) for the hostile-server tests.
 
-`HostileIMAP(behaviour)` accepts connections on a free port; each is served by `behaviour`, one of
-the scenarios below, on a thread of its own. Every socket operation has a timeout and the server
-stops (closing every connection) in `stop()`.
+`HostileServer(behaviour)` accepts connections on a free port; each is served by `behaviour`, one
+of the scenarios below, on a thread of its own. Every socket operation has a timeout and the
+server stops (closing every connection) in `stop()`.
 """
 
 from __future__ import annotations
@@ -125,7 +125,38 @@ def huge_literal_fetch(s: Session) -> None:
         time.sleep(0.5)
 
 
-class HostileIMAP:
+def smtp_garbage_greeting(s: Session) -> None:
+    s.send(b"\x00\xffgarbage that is no SMTP reply\r\n" * 3)
+    time.sleep(5)
+
+
+def smtp_silent(s: Session) -> None:
+    time.sleep(30)
+
+
+def smtp_without_starttls(s: Session) -> None:
+    """A server that does not offer STARTTLS: the plugin must not fall back to plain text."""
+    s.send(b"220 plain.test ESMTP\r\n")
+    while True:
+        _tag, verb, _rest = s.command()  # SMTP commands parse the same way: first word in `tag`
+        word = _tag.upper()
+        if word in ("EHLO", "HELO"):
+            s.send(b"250-plain.test\r\n250 AUTH PLAIN LOGIN\r\n")
+        elif word == "QUIT":
+            s.send(b"221 bye\r\n")
+            return
+        else:
+            s.send(b"502 no\r\n")
+
+
+def smtp_multiline_flood(s: Session) -> None:
+    """An endless multi-line greeting."""
+    s.send(b"220-")
+    for _ in range(200_000):
+        s.send(b"220-" + b"x" * 500 + b"\r\n")
+
+
+class HostileServer:
     def __init__(self, behaviour):
         self.behaviour = behaviour
         self.port = free_port()
