@@ -21,6 +21,17 @@ import Testing
         #expect(throws: RedisError.self) { try RedisURL(parsing: text) }
     }
 
+    @Test func configRefusesBadRedisURLs() throws {
+        let config = try ConfigLoader.parse("hub:\n  redis:\n    url: redis://cache:6380/1\n", file: "ok.yaml", environment: [:])
+        #expect(config.hub.redisURL == "redis://cache:6380/1")
+        let errors = try #require(throws: ConfigErrors.self) {
+            try ConfigLoader.parse("hub:\n  redis:\n    url: rediss://cache\n", file: "tls.yaml", environment: [:])
+        }
+        #expect(errors.issues.map(\.description) == [
+            "tls.yaml:3:10: hub.redis.url: invalid Redis URL: rediss:// (TLS) is not supported by this build's hiredis; use redis://",
+        ])
+    }
+
     @Test func offsetsMapToStreamIDs() {
         #expect(RedisHubBackplane.streamID(offset: 1_764_836_741_000_005) == "1764836741000-5")
         #expect(RedisHubBackplane.offset(streamID: "1764836741000-5") == 1_764_836_741_000_005)

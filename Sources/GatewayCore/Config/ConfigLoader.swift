@@ -200,6 +200,9 @@ public enum ConfigLoader {
         }
         if let redis = entries["redis"], let keys = reader.mapping(redis, at: "hub.redis", allowed: ["url"]) {
             hub.redisURL = reader.optionalString(keys["url"], at: "hub.redis.url")
+            if let url = hub.redisURL {
+                do throws(RedisError) { _ = try RedisURL(parsing: url) } catch { reader.report(keys["url"], "hub.redis.url: \(error)") }
+            }
         }
     }
 
