@@ -107,6 +107,7 @@ class ReceivedMail:
 class _Handler:
     messages: list[ReceivedMail] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    mechanisms: list[str] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
@@ -139,6 +140,9 @@ class SMTPServer:
         def authenticate(server, session, envelope, mechanism, auth_data):
             ok = (isinstance(auth_data, LoginPassword)
                   and self.users.get(auth_data.login.decode()) == auth_data.password.decode())
+            if ok:
+                with self.handler.lock:
+                    self.handler.mechanisms.append(mechanism)
             return AuthResult(success=ok, handled=False, auth_data=auth_data.login.decode() if ok else None)
 
         options = dict(authenticator=authenticate, auth_required=True, hostname="127.0.0.1", port=self.port,

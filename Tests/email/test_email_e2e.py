@@ -148,6 +148,10 @@ def test_connect_send_and_receive(email_gateway, mail_user, mail_smtp, email_hub
     assert parsed["References"].split() == [f"<{sent['externalId']}>", f"<{ann_id}>"], parsed["References"]
     assert parsed["Subject"] == "Re: Hello Ann,"
 
+    # Dialogs: the conversation with Ann, most recent first.
+    dialogs = api.request("GET", f"/api/bd-accounts/{account['id']}/dialogs", expect=200)["dialogs"]
+    assert [(d["chatId"], d.get("lastMessageText")) for d in dialogs] == [("ann@example.com", "Glad to hear it.")], dialogs
+
     # The same idempotency key never sends twice.
     key = f"k-{uuid.uuid4().hex}"
     first = api.send(account["id"], "ann@example.com", "only once", key=key)
@@ -225,6 +229,18 @@ def test_bad_credentials_and_untrusted_certificates_are_clear_errors(email_gatew
     del bad["imap"]["host"]
     error = api.request("POST", "/api/bd-accounts/connect", {"platform": "email", "config": bad}, expect=(400, 502))
     assert "imap.host" in str(error), error
+
+
+def test_smtp_auth_mechanism_can_be_forced(email_gateway, mail_user, mail_smtp):
+    api = Api(email_gateway)
+    for mechanism in ("LOGIN", "PLAIN"):
+        desk = mail_user("auth")
+        config = desk.config()
+        config["smtp"]["auth"] = mechanism
+        account = connected_account(api, config)
+        before = len(mail_smtp.handler.mechanisms)
+        api.send(account["id"], "gus@example.com", f"sent with AUTH {mechanism}")
+        assert mail_smtp.handler.mechanisms[before:] == [mechanism], mail_smtp.handler.mechanisms[before:]
 
 
 def test_implicit_tls_on_both_sides(email_gateway, mail_user, mail_smtps, email_hub):

@@ -35,10 +35,12 @@ struct Conversations: Codable, Sendable, Equatable {
         var chat = chats[chatId] ?? Chat(chatId: chatId, replyAddress: replyAddress ?? EmailAddress(address: chatId))
         if inbound, let replyAddress { chat.replyAddress = replyAddress }
         if chat.subject == nil, let subject, !subject.isEmpty { chat.subject = Self.baseSubject(subject) }
-        if chat.lastDate == nil || date >= chat.lastDate! {
+        // The last message is the last one to arrive (UID order), not the one with the latest Date
+        // header: senders' clocks are not to be trusted. A message seen again (re-fetch) is not news.
+        if chat.lastMessageId != messageId, !chat.references.contains(messageId) {
             chat.lastMessageId = messageId
             chat.lastText = String(text.prefix(200))
-            chat.lastDate = date
+            chat.lastDate = max(date, chat.lastDate ?? date)
         }
         var chain = chat.references.isEmpty ? references : chat.references
         for id in references + [messageId] where !chain.contains(id) { chain.append(id) }
