@@ -79,8 +79,10 @@ final class EmailAccount: InboxWatcherDelegate, @unchecked Sendable {
             }
             persistAccount(snapshot.0)
             persistMailbox(accountId, snapshot.1)
+            // Connected first: the watcher then finds the status set and does not announce it twice.
+            let state = report(.connected)
             startWatching()
-            return report(.connected)
+            return state
         } catch let error as MailError {
             return report(.error, error: Self.describe(error))
         } catch {
