@@ -15,6 +15,7 @@ import pytest
 
 from conftest import CAP
 from hub_harness import HubClient, Principal, event_with_text, eventually, unique
+from redis_process import command
 
 SETTLE = 0.5
 
@@ -219,6 +220,23 @@ def test_dead_instance_stops_counting(cluster, extra_gateway, hub_client):
                timeout=20, what="D's connections to stop counting", last=lambda: a.health()["hub"])
     for gateway in (a, b, c):
         hub_client(gateway, token).connect()
+
+
+def test_malformed_stream_entries_are_skipped(cluster, redis, hub_client):
+    """Garbage written into the cluster's streams by someone else: logged and skipped, never a crash."""
+    a, b, c = cluster
+    org = unique("org")
+    for fields in (["o", org], ["o", org, "n", "x", "a", "", "c", "", "e", "{}"], ["o", org, "n", "5", "a", "", "c", "", "e", "not json"],
+                   ["junk", "\x00\xff"]):
+        assert command(redis.port, "XADD", "cg:hub:events", "*", *fields).startswith(b"$"), fields
+    assert command(redis.port, "XADD", f"cg:hub:org:{org}", "*", "x", "y").startswith(b"$")
+    sender = Principal(a, org)
+    on_c = hub_client(c, Principal(c, org).token).connect()
+    account = sender.connect_account()
+    send_and_wait(sender, account, "chat-g", "after garbage", on_c)
+    for gateway in (a, b, c):
+        gateway.assert_alive()
+    assert all(e.get("organizationId") == org and "offset" in e for e in on_c.system_events()), on_c.system_events()
 
 
 def test_redis_outage_local_delivery_then_resume(cluster, redis, hub_client):
