@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Telegram's MTProto stack (TL, crypto, transports, session, fake DC): a package of its own.
         .package(path: "plugins/telegram"),
         // Email (MIME, SMTP, IMAP over libetpan/libcurl/OpenSSL): a package of its own.
@@ -59,6 +60,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ], resources: [.copy("Resources/openapi.yaml"), .copy("Resources/console")]),
         .executableTarget(name: "gateway", dependencies: [
             "GatewayCore",

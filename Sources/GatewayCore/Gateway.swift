@@ -32,16 +32,7 @@ public final class Gateway: Sendable {
     public init(config: GatewayConfig, pluginDirectory: String? = nil, logger: Logger) async throws {
         self.config = config
         self.logger = logger
-        let sqlite: SQLiteStore
-        switch config.storage.backend {
-        case .sqlite(let path):
-            sqlite = try SQLiteStore(path: path)
-        case .postgres:
-            throw GatewayStartupError(
-                "storage.postgres is configured, but this build has only the embedded SQLite store; "
-                    + "remove storage.postgres.url (or unset DATABASE_URL) to use storage.sqlite")
-        }
-        try await sqlite.migrate()
+        let sqlite: any GatewayStore & PluginStateStore = try await Self.openStore(config.storage.backend, logger: logger)
         store = sqlite
         bus = EventBus()
         accounts = AccountDirectory(store: sqlite)
@@ -73,6 +64,32 @@ public final class Gateway: Sendable {
             pluginDirectory: pluginDirectory ?? PluginHost.defaultPluginDirectory, stateStore: stateStore,
             pipeline: pipeline, logger: logger, requestTimeout: .seconds(config.api.channelTimeoutSeconds),
             stateEncrypted: config.storage.stateKey != nil)
+    }
+
+    /// The configured store, opened and migrated: PostgreSQL when `storage.postgres.url` is set,
+    /// else the embedded SQLite file.
+    public static func openStore(_ backend: StorageConfig.Backend, logger: Logger) async throws
+        -> any GatewayStore & PluginStateStore
+    {
+        switch backend {
+        case .sqlite(let path):
+            let store = try SQLiteStore(path: path)
+            try await store.migrate()
+            return store
+        case .postgres(let url):
+            do {
+                let store = try await PostgresStore(url: url, logger: logger)
+                do {
+                    try await store.migrate()
+                } catch {
+                    await store.close()
+                    throw error
+                }
+                return store
+            } catch let error as PostgresStoreError {
+                throw GatewayStartupError("storage.postgres: \(error.description)")
+            }
+        }
     }
 
     /// The HTTP application with every gateway service; run it with `runService()`.

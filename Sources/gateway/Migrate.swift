@@ -14,8 +14,19 @@ struct Migrate: AsyncParsableCommand {
             let store = try SQLiteStore(path: path)
             try await store.migrate()
             print("\(path): schema version \(try store.schemaVersion)")
-        case .postgres:
-            throw ValidationError("the PostgreSQL store is not part of this build")
+        case .postgres(let url):
+            let logger = makeLogger(level: config.logging.level)
+            let store: any GatewayStore & PluginStateStore
+            do {
+                store = try await Gateway.openStore(config.storage.backend, logger: logger)
+            } catch {
+                FileHandle.standardError.write(Data("gateway migrate: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            let version = try await (store as? PostgresStore)?.schemaVersion() ?? 0
+            await store.close()
+            let target = (try? PostgresSettings(url: url).redacted) ?? "PostgreSQL"
+            print("\(target): schema version \(version)")
         }
     }
 }
