@@ -14,7 +14,7 @@ import Glibc
 public final class PluginHost: Sendable {
     public let pluginDirectory: String
     private let stateStore: any PluginStateStore
-    private let pipeline: IngestPipeline
+    let pipeline: IngestPipeline
     private let logger: Logger
     private let requestTimeout: Duration
     private let stateEncrypted: Bool

@@ -95,6 +95,9 @@ struct AccountService: Sendable {
     func delete(_ id: String, by caller: Principal) async throws {
         let account = try await find(id, for: caller)
         _ = try? await plugins.invoke(platform: account.platform, op: "logout", AccountRequest(accountId: id), as: AccountState.self)
+        // The status events the logout emitted are stored first: applied after the delete, they
+        // would bring the account back (a race the store's speed would decide).
+        await plugins.pipeline.flush()
         _ = try await store.write([.deleteAccount(id: id)])
         accounts.forget(id)
     }
