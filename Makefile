@@ -16,7 +16,8 @@ run: build
 
 # Builds everything (plugins included) once, then runs the Swift suites (the gateway's and the
 # MTProto package's), the suites that drive a live gateway with independent clients (requests,
-# python-socketio, schemathesis), Telethon against the fake Telegram data center
+# python-socketio, schemathesis) — the REST suite a second time on PostgreSQL (a throwaway
+# server from Debian's packages, see Tests/support/postgres_server.py) —, Telethon against the fake Telegram data center
 # (plugins/telegram's fake-dc), the operator console in headless Chromium, and a minute of
 # libFuzzer on the MTProto decoders.
 test: bootstrap
@@ -28,6 +29,7 @@ test: bootstrap
 	$(SWIFT) test --skip-build --package-path plugins/email
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api Tests/hub -q
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/hub_cluster -q
+	GATEWAY_TEST_STORE=postgres GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api -q
 	FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/telegram -q
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/email -q
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/console -q

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   libsqlite3-dev   # embedded store
+  postgresql       # the PostgreSQL store's tests start a throwaway server (initdb + pg_ctl; Debian 12: 15)
   libssl-dev       # MTProto crypto (Telegram plugin)
   zlib1g-dev       # gzip_packed, permessage-deflate
   libetpan-dev libcurl4-gnutls-dev   # email plugin: IMAP and MIME (libetpan), SMTP (libcurl; libetpan-dev needs its GnuTLS flavour)

@@ -27,6 +27,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from gateway_process import GatewayProcess, free_port, gateway_binary  # noqa: E402,F401 (re-exported)
 from polling import eventually  # noqa: E402,F401 (re-exported)
+from postgres_server import storage_config, store_backend  # noqa: E402,F401 (re-exported)
 
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI_PATH = REPO / "docs" / "openapi.yaml"
@@ -54,12 +55,14 @@ def base_config(
     auth: dict | None = None,
     extra: dict | None = None,
 ) -> dict:
-    """A gateway.yaml as a dict: SQLite under `work`, both plugins, store + hub for everything."""
+    """A gateway.yaml as a dict: the test store (see storage_config), both plugins, store + hub for everything."""
     config: dict[str, Any] = {
         "version": 1,
         "server": {"host": "127.0.0.1", "cors_origin": "*", "body_limit": "64kb"},
         "auth": auth if auth is not None else {"jwt": {"secret": JWT_SECRET}},
-        "storage": {"sqlite": {"path": str(work / "gw.sqlite")}},
+        # SQLite under `work`, or a database of its own on the session's PostgreSQL server when
+        # GATEWAY_TEST_STORE=postgres (Tests/support/postgres_server.py).
+        "storage": storage_config(work),
         "api": {"rate_limit_per_minute": rate_limit},
         "webhooks": {"initial_backoff_ms": 50},
         "plugins": [

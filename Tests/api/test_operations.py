@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from gateway_harness import OPENAPI_PATH, SEED_ORG, assert_error_shape, assert_schema, eventually, make_token
+from gateway_harness import OPENAPI_PATH, SEED_ORG, assert_error_shape, assert_schema, eventually, make_token, store_backend
 
 
 def test_health_is_public_and_complete(api):
@@ -30,7 +30,7 @@ def test_health_is_public_and_complete(api):
     assert plugins["c-echo"]["platform"] == "c-echo"
     assert "send" in (plugins["loopback"].get("capabilities") or []), plugins["loopback"]
     assert health["store"]["status"] == "ok"
-    assert health["store"]["backend"] == "sqlite"
+    assert health["store"]["backend"] == store_backend()
     assert health["pipeline"]["backlog"] >= 0
     assert health["pipeline"]["droppedBusEvents"] >= 0
 
