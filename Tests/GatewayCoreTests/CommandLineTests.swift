@@ -28,7 +28,7 @@ import Testing
     @Test func checkConfigAcceptsTheDefaultConfig() throws {
         let result = try run(BuildProducts.gateway, ["check-config", repositoryFile("gateway.yaml")])
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("OK (3 plugins, 1 routes)"))
+        #expect(result.output.contains("OK (4 plugins, 1 routes)"))
     }
 
     @Test func pluginsCommandLoadsEachPlugin() throws {

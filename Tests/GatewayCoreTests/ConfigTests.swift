@@ -20,7 +20,7 @@ import Testing
         #expect(config.hub.redisURL == "redis://127.0.0.1:6379")
         #expect(config.bus.rabbitmqURL == "amqp://127.0.0.1")
         #expect(config.storage.backend == .sqlite(path: "./data/gateway.sqlite"))
-        #expect(config.plugins.map(\.name) == ["loopback", "c-echo", "telegram"])
+        #expect(config.plugins.map(\.name) == ["loopback", "c-echo", "telegram", "email"])
     }
 
     @Test func defaultsApplyWhenVariablesAreUnset() throws {
