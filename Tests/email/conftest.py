@@ -170,7 +170,12 @@ def wait_for_plugin(process: GatewayProcess) -> GatewayProcess:
 
 def start_email_gateway(name: str, work: Path, **plugin: Any) -> GatewayProcess:
     binary = email_gateway_binary()
-    return wait_for_plugin(GatewayProcess(name, work, email_gateway_config(work, binary, **plugin), binary).start())
+    process = GatewayProcess(name, work, email_gateway_config(work, binary, **plugin), binary).start()
+    try:
+        return wait_for_plugin(process)
+    except BaseException:
+        process.stop()  # never leave a gateway running behind a failed start
+        raise
 
 
 @pytest.fixture(scope="module")

@@ -347,7 +347,8 @@ def test_restart_resumes_without_duplicates_and_keeps_secrets_encrypted(tmp_path
         assert desk.password.encode() not in database, "the password is stored in plaintext"
         assert desk.password not in gateway.log_text(), "the password is in the gateway's log"
         desk.append(raw_mail("erin@example.com", desk.address, "down", "while the gateway was down"))
-        wait_for_plugin(gateway.start())
+        gateway.start()
+        wait_for_plugin(gateway)  # a failure still stops it (the finally below)
 
         api.wait_status(account["id"], "connected")
         arrives_once(api, account["id"], "while the gateway was down")
