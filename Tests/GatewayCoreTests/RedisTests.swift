@@ -93,6 +93,24 @@ import Testing
         #expect(!connection.isOpen)
     }
 
+    @Test func passwordAndDatabaseFromTheURL() throws {
+        guard let server = try RedisTestServer.start(extra: ["--requirepass", "s3cret pass"]) else { return }
+        defer { server.stop() }
+        let connection = try RedisConnection(url: RedisURL(parsing: "redis://:s3cret%20pass@127.0.0.1:\(server.port)/3"))
+        #expect(try connection.command(["SET", "k", "v"]) == .status("OK"))
+        let other = try RedisConnection(url: RedisURL(host: "127.0.0.1", port: server.port, password: "s3cret pass"))
+        #expect(try other.command(["GET", "k"]) == .null)  // database 0
+        #expect(try other.command(["SELECT", "3"]) == .status("OK"))
+        #expect(try other.command(["GET", "k"]) == .bulk(Array("v".utf8)))
+        #expect(throws: RedisError.self) { try RedisConnection(url: RedisURL(host: "127.0.0.1", port: server.port, password: "wrong")) }
+        let anonymous = try RedisConnection(url: RedisURL(host: "127.0.0.1", port: server.port))
+        guard case .error(let message) = try anonymous.command(["GET", "k"]) else {
+            Issue.record("no auth error")
+            return
+        }
+        #expect(message.hasPrefix("NOAUTH"))
+    }
+
     @Test func connectingToNothingFailsQuickly() throws {
         let start = ContinuousClock.now
         #expect(throws: RedisError.self) { try RedisConnection(url: RedisURL(host: "127.0.0.1", port: 1)) }
@@ -110,20 +128,20 @@ final class RedisTestServer {
         self.port = port
     }
 
-    static func start() throws -> RedisTestServer? {
+    static func start(extra: [String] = []) throws -> RedisTestServer? {
         guard let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: FileManager.default.isExecutableFile)
         else { return nil }
         let port = Int.random(in: 20_000...60_000)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         let server = RedisTestServer(process: process, port: port)
         for _ in 0..<100 {
             if let connection = try? RedisConnection(url: RedisURL(host: "127.0.0.1", port: port)),
-                (try? connection.command(["PING"])) == .status("PONG")
+                let reply = try? connection.command(["PING"]), reply == .status("PONG") || reply.isAuthError
             {
                 return server
             }
@@ -140,5 +158,11 @@ final class RedisTestServer {
         process.terminate()
         for _ in 0..<200 where process.isRunning { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+extension RedisReply {
+    fileprivate var isAuthError: Bool {
+        if case .error(let message) = self { message.hasPrefix("NOAUTH") } else { false }
     }
 }
