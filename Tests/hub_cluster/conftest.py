@@ -70,6 +70,25 @@ def cluster(tmp_path_factory, gateway_bin, redis):
             gateway.stop()
 
 
+@pytest.fixture(scope="session")
+def shared_store_cluster(tmp_path_factory, gateway_bin, redis):
+    """Gateways P and Q on one Redis and one PostgreSQL database (the shared store: each knows the
+    chats and accounts that entered through the other)."""
+    from postgres_server import server as postgres  # noqa: PLC0415 - only this fixture needs PostgreSQL
+
+    url = postgres().create_database("hubcluster")
+    gateways = []
+    try:
+        for name in ("P", "Q"):
+            gateway = GatewayProcess(name, tmp_path_factory.mktemp(name), gateway_bin, cluster_hub(redis))
+            gateway.config["storage"] = {"postgres": {"url": url}}
+            gateways.append(gateway.start())
+        yield gateways
+    finally:
+        for gateway in gateways:
+            gateway.stop()
+
+
 @pytest.fixture
 def extra_gateway(tmp_path_factory, gateway_bin, redis):
     """`extra_gateway(name)`: one more cluster member, stopped after the test."""

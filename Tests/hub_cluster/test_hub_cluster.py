@@ -181,6 +181,28 @@ def test_recovery_while_events_keep_coming(cluster, hub_client):
     assert got == expected, f"got {len(got)} events, expected {len(expected)}"
 
 
+def test_chat_and_account_rooms_across_instances_with_a_shared_store(shared_store_cluster, hub_client):
+    """With the PostgreSQL store shared, a socket on Q subscribes to the chat and the account of
+    messages entering P and gets their events (and only those rooms' events)."""
+    p, q = shared_store_cluster
+    org = unique("org")
+    sender = Principal(p, org)
+    account = sender.connect_account()
+    sender.send(account, "chat-shared", "creates the chat")
+    watcher = Principal(q, org)
+    client = hub_client(q, watcher.token).connect()
+    client.emit("unsubscribe", "org:" + org)
+    client.wait_event("unsubscribed")
+    eventually(lambda: client.call("subscribe", "chat:chat-shared") == {"room": "chat:chat-shared"},
+               what="Q allows chat:chat-shared (the chat is in the shared store)")
+    send_and_wait(sender, account, "chat-shared", "in the chat", client)
+    sender.send(account, "chat-other", "elsewhere")
+    time.sleep(SETTLE)
+    assert not [e for e in client.system_events() if "elsewhere" in str(e.get("data"))], client.system_events()
+    assert client.call("subscribe", f"bd-account:{account['id']}") == {"room": f"bd-account:{account['id']}"}
+    send_and_wait(sender, account, "chat-third", "on the account", client)
+
+
 def test_connection_cap_is_cluster_wide(cluster, hub_client):
     a, b, c = cluster
     org = unique("org")
