@@ -17,7 +17,8 @@ run: build
 # Builds everything (plugins included) once, then runs the Swift suites (the gateway's and the
 # MTProto package's), the suites that drive a live gateway with independent clients (requests,
 # python-socketio, schemathesis) — the REST suite a second time on PostgreSQL (a throwaway
-# server from Debian's packages, see Tests/support/postgres_server.py) —, Telethon against the fake Telegram data center
+# server from Debian's packages, see Tests/support/postgres_server.py) —, the hub in cluster mode (three
+# gateways sharing a redis-server, Tests/hub_cluster), Telethon against the fake Telegram data center
 # (plugins/telegram's fake-dc), the operator console in headless Chromium, and a minute of
 # libFuzzer on the MTProto decoders.
 test: bootstrap
