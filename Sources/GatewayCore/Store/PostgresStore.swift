@@ -61,27 +61,43 @@ public final class PostgresStore: GatewayStore, PluginStateStore, @unchecked Sen
         }
     }
 
+    /// Migrates on a connection of its own (a one-off at start, before the pool is needed).
     public func migrate() async throws {
-        try await withTransaction { [logger] connection in
-            // Serializes concurrent starts; released at commit.
-            try await connection.rows("SELECT pg_advisory_xact_lock(?)", [.int(Int(PostgresSchema.advisoryLockKey))], logger: logger)
-            try await connection.rows("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version INTEGER PRIMARY KEY,
-                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """, logger: logger)
-            let applied = try await connection.rows("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", logger: logger)
-                .first?.int(0) ?? 0
-            guard applied <= PostgresSchema.migrations.count else {
-                throw PostgresStoreError(
-                    "PostgreSQL \(settings.redacted): the schema is at version \(applied), newer than this gateway's "
-                        + "\(PostgresSchema.migrations.count); upgrade the gateway")
-            }
-            for (index, statements) in PostgresSchema.migrations.enumerated() where index >= applied {
-                for statement in statements { try await connection.rows(statement, logger: logger) }
-                try await connection.rows("INSERT INTO schema_migrations (version) VALUES (?)", [.int(index + 1)], logger: logger)
-            }
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: try settings.connectionConfiguration(), id: 2, logger: logger)
+        } catch {
+            throw PostgresStoreError.describe(error, settings: settings)
+        }
+        do {
+            try await connection.withTransaction(logger: logger) { connection in try await migrate(on: connection) }
+        } catch {
+            try? await connection.close()
+            throw PostgresStoreError.describe(error, settings: settings)
+        }
+        try? await connection.close()
+    }
+
+    private func migrate(on connection: PostgresConnection) async throws {
+        // Serializes concurrent starts; released at commit.
+        try await connection.rows("SELECT pg_advisory_xact_lock(?)", [.int(Int(PostgresSchema.advisoryLockKey))], logger: logger)
+        try await connection.rows("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """, logger: logger)
+        let applied = try await connection.rows("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", logger: logger)
+            .first?.int(0) ?? 0
+        guard applied <= PostgresSchema.migrations.count else {
+            throw PostgresStoreError(
+                "PostgreSQL \(settings.redacted): the schema is at version \(applied), newer than this gateway's "
+                    + "\(PostgresSchema.migrations.count); upgrade the gateway")
+        }
+        for (index, statements) in PostgresSchema.migrations.enumerated() where index >= applied {
+            for statement in statements { try await connection.rows(statement, logger: logger) }
+            try await connection.rows("INSERT INTO schema_migrations (version) VALUES (?)", [.int(index + 1)], logger: logger)
         }
     }
 
