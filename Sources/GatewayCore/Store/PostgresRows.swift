@@ -11,6 +11,11 @@ enum PGValue: Sendable {
     case bool(Bool)
     case bytes(Data)
 
+    /// One-dimensional arrays (with NULL elements), for `unnest(?::text[], …)` batch statements.
+    case texts([String?])
+    case doubles([Double?])
+    case bools([Bool])
+
     static func date(_ date: Date?) -> PGValue { .double(date?.timeIntervalSince1970) }
     static func uuid(_ id: UUID?) -> PGValue { .text(id?.uuidString.lowercased()) }
 }
@@ -90,9 +95,64 @@ struct PGStatement: Sendable {
             case .int(let int): bindings.append(int)
             case .bool(let bool): bindings.append(bool)
             case .bytes(let data): bindings.append(ByteBuffer(bytes: data))
+            case .texts(let texts):
+                bindings.append(PGArray(.textArray, element: .text, texts) { text, buffer in
+                    buffer.writeString(PGText.encode(text))
+                })
+            case .doubles(let doubles):
+                bindings.append(PGArray(.float8Array, element: .float8, doubles) { double, buffer in
+                    buffer.writeInteger(double.bitPattern)
+                })
+            case .bools(let bools):
+                bindings.append(PGArray(.boolArray, element: .bool, bools.map { $0 }) { bool, buffer in
+                    buffer.writeInteger(bool ? 1 : 0, as: UInt8.self)
+                })
             }
         }
         return PostgresQuery(unsafeSQL: numbered, binds: bindings)
+    }
+}
+
+/// A one-dimensional array in PostgreSQL's binary format, NULL elements allowed (postgres-nio's
+/// own array encoding has no optional elements).
+struct PGArray: PostgresDynamicTypeEncodable {
+    let psqlType: PostgresDataType
+    let element: PostgresDataType
+    let count: Int
+    let hasNull: Bool
+    let elements: ByteBuffer
+    var psqlFormat: PostgresFormat { .binary }
+
+    init<T>(_ type: PostgresDataType, element: PostgresDataType, _ values: [T?], write: (T, inout ByteBuffer) -> Void) {
+        psqlType = type
+        self.element = element
+        count = values.count
+        var buffer = ByteBuffer()
+        var hasNull = false
+        for value in values {
+            guard let value else {
+                buffer.writeInteger(-1, as: Int32.self)
+                hasNull = true
+                continue
+            }
+            let lengthIndex = buffer.writerIndex
+            buffer.writeInteger(0, as: Int32.self)
+            let start = buffer.writerIndex
+            write(value, &buffer)
+            buffer.setInteger(Int32(buffer.writerIndex - start), at: lengthIndex)
+        }
+        self.hasNull = hasNull
+        elements = buffer
+    }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        buffer.writeInteger(count == 0 ? 0 : 1, as: Int32.self)  // dimensions
+        buffer.writeInteger(hasNull ? 1 : 0, as: Int32.self)
+        buffer.writeInteger(element.rawValue)
+        guard count > 0 else { return }
+        buffer.writeInteger(Int32(count))
+        buffer.writeInteger(1, as: Int32.self)  // lower bound
+        buffer.writeImmutableBuffer(elements)
     }
 }
 

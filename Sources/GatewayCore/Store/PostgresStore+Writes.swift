@@ -27,8 +27,10 @@ extension PostgresStore {
         var seenAt: Double
     }
 
-    /// Rows per multi-row INSERT (21 values each; PostgreSQL takes at most 65,535 per statement).
+    /// Rows per statement (chats and contacts: 9 and 8 values a row, and PostgreSQL takes at most
+    /// 65,535 per statement; messages: one array per column).
     static let insertChunk = 1000
+    static let messageChunk = 10_000
 
     func apply(_ batch: [StoreWrite], on connection: PostgresConnection) async throws -> [StoreWriteResult] {
         var results: [StoreWriteResult] = []
@@ -42,9 +44,9 @@ extension PostgresStore {
             var inserted = Set<String>()
             var start = 0
             while start < pending.count {
-                let chunk = pending[start..<min(start + Self.insertChunk, pending.count)].map(\.0)
+                let chunk = pending[start..<min(start + Self.messageChunk, pending.count)].map(\.0)
                 inserted.formUnion(try await insert(chunk, on: connection))
-                start += Self.insertChunk
+                start += Self.messageChunk
             }
             for (message, chat) in pending {
                 guard inserted.contains(message.id.uuidString.lowercased()) else {
@@ -139,32 +141,32 @@ extension PostgresStore {
             ], logger: logger)
     }
 
-    /// Inserts the messages that are new; returns the (lowercased) ids of those.
+    /// Inserts the messages that are new; returns the (lowercased) ids of those. One statement
+    /// for the lot: a column per array parameter, `unnest` turns them into rows (in order, so
+    /// `seq` follows the batch as on SQLite).
     func insert(_ messages: [Message], on connection: PostgresConnection) async throws -> Set<String> {
         guard !messages.isEmpty else { return [] }
-        var values: [PGValue] = []
-        values.reserveCapacity(messages.count * 21)
-        for message in messages {
-            values += [
-                .uuid(message.id), .text(message.organizationId), .text(message.channel), .text(message.accountId),
-                .text(message.chatId), .text(message.externalId), .text(message.direction.rawValue),
-                .text(message.contact?.id), .text(message.contact?.name), .text(message.contact?.username),
-                .text(message.contact?.phone), .text(message.contact?.email), .text(message.content.text),
-                .text(try message.content.attachments.map { String(decoding: try encoder.encode($0), as: UTF8.self) }),
-                .text(message.status.rawValue), .bool(message.isRead), .text(message.error),
-                .text(try message.metadata.map { String(decoding: try encoder.encode($0), as: UTF8.self) }),
-                .date(message.createdAt), .date(message.sentAt), .text(message.idempotencyKey),
-            ]
-        }
-        let row = "(" + Array(repeating: "?", count: 21).joined(separator: ", ") + ")"
+        func texts(_ value: (Message) throws -> String?) rethrows -> PGValue { .texts(try messages.map(value)) }
+        func json<T: Encodable>(_ value: T?) throws -> String? { try value.map { String(decoding: try encoder.encode($0), as: UTF8.self) } }
+        let columns: [PGValue] = [
+            texts { $0.id.uuidString.lowercased() }, texts(\.organizationId), texts(\.channel), texts(\.accountId),
+            texts(\.chatId), texts(\.externalId), texts(\.direction.rawValue), texts { $0.contact?.id },
+            texts { $0.contact?.name }, texts { $0.contact?.username }, texts { $0.contact?.phone }, texts { $0.contact?.email },
+            texts(\.content.text), try texts { try json($0.content.attachments) }, texts(\.status.rawValue),
+            .bools(messages.map(\.isRead)), texts(\.error), try texts { try json($0.metadata) },
+            .doubles(messages.map { $0.createdAt.timeIntervalSince1970 }), .doubles(messages.map { $0.sentAt?.timeIntervalSince1970 }),
+            texts(\.idempotencyKey),
+        ]
         let rows = try await connection.rows("""
             INSERT INTO messages (id, organization_id, channel, account_id, chat_id, external_id, direction,
                 contact_id, contact_name, contact_username, contact_phone, contact_email, text, attachments,
                 status, is_read, error, metadata, created_at, sent_at, idempotency_key)
-            VALUES \(Array(repeating: row, count: messages.count).joined(separator: ", "))
+            SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+                ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+                ?::text[], ?::boolean[], ?::text[], ?::text[], ?::float8[], ?::float8[], ?::text[])
             ON CONFLICT DO NOTHING
             RETURNING id
-            """, values, logger: logger)
+            """, columns, logger: logger)
         return Set(rows.compactMap { $0.string(0) })
     }
 
