@@ -7,6 +7,9 @@ import GatewayModel
 struct IngestBenchmark {
     let pluginDirectory: String
     let burst: Int
+    /// The store under test: nil is a SQLite file in the run's directory; else a new backend per
+    /// store size (a fresh PostgreSQL database).
+    var backend: (() throws -> StorageConfig.Backend)? = nil
 
     struct Result {
         var stored: Int
@@ -26,7 +29,10 @@ struct IngestBenchmark {
     private func measure(prefill: Int) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gw-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let gateway = try await startBenchGateway(in: directory, pluginDirectory: pluginDirectory)
+        let store = try backend?()
+        let gateway = try await startBenchGateway(in: directory, pluginDirectory: pluginDirectory) { config in
+            if let store { config.storage.backend = store }
+        }
 
         // Fill the store to the size under test (through the pipeline, 1000 chats).
         var next = max(prefill, 1)
