@@ -120,7 +120,24 @@ public struct JSONWriter: Sendable {
     /// An ISO-8601 date with milliseconds, the API's date form.
     public mutating func field(_ name: String, _ date: Date?) {
         guard let date else { return }
-        field(name, ISO8601.format(date))
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        ISO8601.write(date, into: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// A UUID in its lowercase canonical form.
+    public mutating func field(_ name: String, _ id: UUID) {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: 36))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            id.writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[start..<start + 36]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
     }
 
     /// `null` for a missing value (for fields the API always includes).

@@ -98,7 +98,7 @@ extension Message: Codable {
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: Field.self)
-        try container.encode(id.uuidString.lowercased(), forKey: .id)
+        try container.encode(id.lowercasedString, forKey: .id)
         try container.encode(organizationId, forKey: .organizationId)
         try container.encode(channel, forKey: .channel)
         try container.encode(accountId, forKey: .bdAccountId)
@@ -122,7 +122,7 @@ extension Message: Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: Field.self)
         let idText = try container.decode(String.self, forKey: .id)
-        guard let id = UUID(uuidString: idText) else {
+        guard let id = UUID(text: idText) else {
             throw DecodingError.dataCorruptedError(forKey: .id, in: container, debugDescription: "not a UUID: \(idText)")
         }
         let attachments = try container.decodeIfPresent([Attachment].self, forKey: .attachments)

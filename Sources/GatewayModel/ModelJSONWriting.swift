@@ -6,7 +6,7 @@ import Foundation
 extension JSONWriter {
     public mutating func write(_ message: Message) {
         object { w in
-            w.field("id", message.id.uuidString.lowercased())
+            w.field("id", message.id)
             w.field("organizationId", message.organizationId)
             w.field("channel", message.channel)
             w.field("bdAccountId", message.accountId)
@@ -90,7 +90,7 @@ extension JSONWriter {
 
     public mutating func write(_ change: MessageStatusChange) {
         object { w in
-            w.field("messageId", change.messageId.uuidString.lowercased())
+            w.field("messageId", change.messageId)
             w.field("channel", change.channel)
             w.field("bdAccountId", change.accountId)
             w.field("chatId", change.chatId)
@@ -104,7 +104,7 @@ extension JSONWriter {
     /// `{id, type, organizationId, timestamp, data}`, plus the hub's `offset` when given.
     public mutating func write(_ event: GatewayEvent, offset: Int? = nil) {
         object { w in
-            w.field("id", event.id.uuidString.lowercased())
+            w.field("id", event.id)
             w.field("type", event.type.rawValue)
             w.field("organizationId", event.organizationId)
             w.field("timestamp", event.timestamp)

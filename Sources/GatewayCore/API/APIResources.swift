@@ -92,9 +92,9 @@ struct WebhookFailureResource: Encodable {
     var failedAt: Date
 
     init(_ failure: WebhookFailure) {
-        id = failure.id.uuidString.lowercased()
+        id = failure.id.lowercasedString
         url = failure.url
-        eventId = failure.eventId.uuidString.lowercased()
+        eventId = failure.eventId.lowercasedString
         eventType = failure.eventType
         attempts = failure.attempts
         lastError = failure.lastError

@@ -18,7 +18,7 @@ struct WebhookRoutes {
         group.post("failures/:id/replay") { _, context in
             let caller = try context.admin()
             let id = try context.parameters.require("id")
-            guard let uuid = UUID(uuidString: id),
+            guard let uuid = UUID(text: id),
                 let failure = try await store.removeWebhookFailure(id: uuid, organizationId: caller.organizationId)
             else { throw APIError.notFound("webhook failure") }
             webhooks.replay(failure)

@@ -48,7 +48,7 @@ struct AccountService: Sendable {
             }
         } else {
             account = Account(
-                id: UUID().uuidString.lowercased(), organizationId: caller.organizationId, platform: body.platform,
+                id: UUID().lowercasedString, organizationId: caller.organizationId, platform: body.platform,
                 phone: body.phoneNumber, status: .connecting, createdAt: Date())
             try await save(account)
         }

@@ -30,7 +30,7 @@ struct MessagingService: Sendable {
         if let channel = body.channel, channel != account.platform {
             throw APIError.validation("channel", "account \(account.id) is a \(account.platform) account, not \(channel)")
         }
-        let key = body.idempotencyKey ?? UUID().uuidString.lowercased()
+        let key = body.idempotencyKey ?? UUID().lowercasedString
         let now = Date()
         let pending = Message(
             organizationId: caller.organizationId, channel: account.platform, accountId: account.id, chatId: body.channelId,
@@ -83,7 +83,7 @@ struct MessagingService: Sendable {
     }
 
     func message(_ id: String, for caller: Principal) async throws -> Message {
-        guard let uuid = UUID(uuidString: id), let message = try await store.message(id: uuid, organizationId: caller.organizationId)
+        guard let uuid = UUID(text: id), let message = try await store.message(id: uuid, organizationId: caller.organizationId)
         else { throw APIError.notFound("message") }
         return message
     }

@@ -38,7 +38,7 @@ extension SQLiteStore {
         let attachments = row.data(offset + 14).flatMap { try? decoder.decode([Attachment].self, from: $0) }
         let metadata = row.data(offset + 18).flatMap { try? decoder.decode(JSONValue.self, from: $0) }
         return Message(
-            id: text(1).flatMap(UUID.init(uuidString:)) ?? UUID(), organizationId: text(2) ?? "", channel: text(3) ?? "",
+            id: text(1).flatMap(UUID.init(text:)) ?? UUID(), organizationId: text(2) ?? "", channel: text(3) ?? "",
             accountId: text(4) ?? "", chatId: text(5) ?? "", externalId: text(6),
             direction: text(7).flatMap(Direction.init(rawValue:)) ?? .inbound, contact: contact,
             content: MessageContent(text: text(13) ?? "", attachments: attachments),

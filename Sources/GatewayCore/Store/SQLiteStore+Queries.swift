@@ -25,7 +25,7 @@ extension SQLiteStore {
 
     public func message(id: UUID, organizationId: String) async throws -> Message? {
         try read { reader in
-            let message = try storedMessage(idText: id.uuidString.lowercased(), on: reader)
+            let message = try storedMessage(idText: id.lowercasedString, on: reader)
             return message?.organizationId == organizationId ? message : nil
         }
     }
@@ -57,11 +57,13 @@ extension SQLiteStore {
                 """)
             statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
             var items: [Message] = []
-            var lastKey: [String] = []
+            var last: (createdAt: Double, seq: Int)?
             while try statement.step(), items.count < query.limit {
                 items.append(Self.message(from: statement))
-                lastKey = [String(statement.double(19) ?? 0), String(statement.int(0) ?? 0)]
+                last = (statement.double(19) ?? 0, statement.int(0) ?? 0)
             }
+            // The cursor is the last row's key, made into text once (String(Double) is not cheap).
+            let lastKey = last.map { [String($0.createdAt), String($0.seq)] } ?? []
             return window.page(items, lastKey: lastKey, hasMore: try Self.stepped(statement))
         }
     }
@@ -161,8 +163,8 @@ extension SQLiteStore {
                     last_error, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             statement.bind([
-                .text(failure.id.uuidString.lowercased()), .text(failure.organizationId), .text(failure.url),
-                Self.value(failure.secret), .text(failure.eventId.uuidString.lowercased()), .text(failure.eventType),
+                .text(failure.id.lowercasedString), .text(failure.organizationId), .text(failure.url),
+                Self.value(failure.secret), .text(failure.eventId.lowercasedString), .text(failure.eventType),
                 .blob(failure.body), .int(failure.attempts), .text(failure.lastError), .double(failure.failedAt.timeIntervalSince1970),
             ])
             try statement.run()
@@ -179,9 +181,9 @@ extension SQLiteStore {
             var failures: [WebhookFailure] = []
             while try statement.step() {
                 failures.append(WebhookFailure(
-                    id: statement.string(0).flatMap(UUID.init(uuidString:)) ?? UUID(), organizationId: statement.string(1) ?? "",
+                    id: statement.string(0).flatMap(UUID.init(text:)) ?? UUID(), organizationId: statement.string(1) ?? "",
                     url: statement.string(2) ?? "", secret: statement.string(3),
-                    eventId: statement.string(4).flatMap(UUID.init(uuidString:)) ?? UUID(), eventType: statement.string(5) ?? "",
+                    eventId: statement.string(4).flatMap(UUID.init(text:)) ?? UUID(), eventType: statement.string(5) ?? "",
                     body: statement.data(6) ?? Data(), attempts: statement.int(7) ?? 0, lastError: statement.string(8) ?? "",
                     failedAt: Date(timeIntervalSince1970: statement.double(9) ?? 0)))
             }
@@ -195,7 +197,7 @@ extension SQLiteStore {
         }
         try await onWriterConnection { writer in
             let statement = try writer.prepare("DELETE FROM webhook_failures WHERE id = ?")
-            statement.bind(1, id.uuidString.lowercased())
+            statement.bind(1, id.lowercasedString)
             try statement.run()
         }
         return failure

@@ -129,7 +129,7 @@ extension SQLiteStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (account_id, chat_id, external_id) DO NOTHING
             """)
-        statement.bind(1, message.id.uuidString.lowercased())
+        statement.bind(1, message.id.lowercasedString)
         statement.bind(2, message.organizationId)
         statement.bind(3, message.channel)
         statement.bind(4, message.accountId)
@@ -169,7 +169,7 @@ extension SQLiteStore {
         statement.bind([
             .text(key.accountId), .text(key.chatId), .text(delta.organizationId), .text(delta.channel),
             .text(delta.info.kind.rawValue), Self.value(delta.info.title), .int(delta.unread),
-            Self.value(delta.lastMessageId?.uuidString.lowercased()), .double(delta.lastActivity),
+            Self.value(delta.lastMessageId?.lowercasedString), .double(delta.lastActivity),
         ])
         try statement.run()
     }
@@ -197,7 +197,7 @@ extension SQLiteStore {
             WHERE account_id = ? AND chat_id = ? AND external_id = ?
             """)
         find.bind([.text(update.accountId), .text(update.chatId), .text(update.externalId)])
-        guard try find.step(), let idText = find.string(0), let id = UUID(uuidString: idText),
+        guard try find.step(), let idText = find.string(0), let id = UUID(text: idText),
             let current = find.string(1).flatMap(MessageStatus.init(rawValue:)), let organizationId = find.string(2),
             let channel = find.string(3)
         else {
@@ -231,7 +231,7 @@ extension SQLiteStore {
     func completeSend(_ id: UUID, externalId: String?, status: MessageStatus, error: String?, sentAt: Date?) throws
         -> StoreWriteResult
     {
-        let idText = id.uuidString.lowercased()
+        let idText = id.lowercasedString
         guard var message = try storedMessage(idText: idText, on: writer) else { return .unchanged }
         if let externalId {
             let duplicate = try writer.prepare(

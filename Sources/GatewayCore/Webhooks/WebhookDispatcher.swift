@@ -82,7 +82,7 @@ public final class WebhookDispatcher: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "ChannelGateway/\(Gateway.version)")
         request.headers.add(name: "X-Gateway-Event", value: delivery.eventType)
-        request.headers.add(name: "X-Gateway-Delivery", value: delivery.id.uuidString.lowercased())
+        request.headers.add(name: "X-Gateway-Delivery", value: delivery.id.lowercasedString)
         request.headers.add(name: "X-Gateway-Timestamp", value: String(timestamp))
         if let secret = delivery.secret {
             request.headers.add(
