@@ -9,6 +9,7 @@ public struct JWTAuthenticator: Authenticator {
     private let allowedAlgorithms: Set<String>
     private let issuer: String?
     private let audience: String?
+    private let verified = VerifiedTokenCache()
 
     public init(config: JWTConfig) async throws {
         let keys = JWTKeyCollection()
@@ -41,6 +42,7 @@ public struct JWTAuthenticator: Authenticator {
     }
 
     public func authenticate(token: String) async throws -> Principal {
+        if let principal = verified.principal(for: token) { return principal }
         let algorithm = try Self.headerAlgorithm(of: token)
         guard allowedAlgorithms.contains(algorithm) else {
             throw TokenRejected("algorithm \(algorithm) is not accepted")
@@ -55,7 +57,9 @@ public struct JWTAuthenticator: Authenticator {
         if let audience, !(claims.aud?.value.contains(audience) ?? false) { throw TokenRejected("wrong audience") }
         guard let userId = claims.userId, !userId.isEmpty else { throw TokenRejected("token has no sub or id") }
         guard !claims.organizationId.isEmpty else { throw TokenRejected("token has no organizationId") }
-        return Principal(userId: userId, organizationId: claims.organizationId, email: claims.email, role: claims.role ?? "user")
+        let principal = Principal(userId: userId, organizationId: claims.organizationId, email: claims.email, role: claims.role ?? "user")
+        verified.remember(principal, for: token, notBefore: claims.nbf?.value, expiresAt: claims.exp?.value)
+        return principal
     }
 
     /// The `alg` of the token's header, read without trusting anything else in it.
