@@ -15,6 +15,9 @@ struct APIBenchmark {
         var requestsPerSecond: Double
         var p50: String
         var p99: String
+        /// The gateway's own CPU time (user + system) per request: unlike requests/s, it does not
+        /// depend on what else the 2 cores are doing (wrk, other processes).
+        var serverCPUMicroseconds: Double
     }
 
     func run() async throws -> [Result] {
@@ -54,6 +57,7 @@ struct APIBenchmark {
 
     /// One wrk run: 1 thread, 16 connections (the load generator shares the 2 cores).
     private func wrk(name: String, url: String, token: String) throws -> Result {
+        let cpuBefore = processCPUSeconds()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["wrk", "-t1", "-c16", "-d\(duration)s", "--latency", "-H", "Authorization: Bearer \(token)", url]
@@ -68,9 +72,21 @@ struct APIBenchmark {
                 .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
         }
         if output.contains("Non-2xx") { throw BenchError("\(url) answered errors under load: \(output)") }
+        let cpu = processCPUSeconds() - cpuBefore
+        // "  123456 requests in 10.00s, 30.00MB read"
+        let requests = output.split(separator: "\n").first { $0.contains(" requests in ") }?
+            .split(separator: " ").first.flatMap { Double($0) } ?? 0
         return Result(
             name: name, requestsPerSecond: Double(field("Requests/sec:") ?? "0") ?? 0, p50: field("50%") ?? "?",
-            p99: field("99%") ?? "?")
+            p99: field("99%") ?? "?", serverCPUMicroseconds: requests > 0 ? cpu / requests * 1e6 : 0)
+    }
+
+    /// User + system CPU time of this process (the gateway under test runs in it), in seconds.
+    private func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }
 

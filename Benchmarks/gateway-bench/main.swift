@@ -79,14 +79,17 @@ if selected("api") {
 
         \(apiMessages) messages across 10,000 chats in SQLite; wrk (1 thread, 16 connections, loopback)
         shares the 2 cores with the server. Reference, same run: the same server's `/health`.
+        Server CPU is the gateway process's user + system time per request, which other load on
+        the machine does not change; "per CPU-s" compares requests per server CPU-second with /health's.
 
-        | endpoint | requests/s | % of /health | p50 | p99 |
-        |---|---:|---:|---:|---:|
+        | endpoint | requests/s | % of /health | p50 | p99 | server CPU per request | % of /health per CPU-s |
+        |---|---:|---:|---:|---:|---:|---:|
 
         """
     let ceiling = api.first?.requestsPerSecond ?? 1
+    let ceilingCPU = api.first?.serverCPUMicroseconds ?? 1
     for result in api {
-        apiReport += "| `\(result.name)` | \(format(result.requestsPerSecond)) | \(format(result.requestsPerSecond / ceiling * 100, 1))% | \(result.p50) | \(result.p99) |\n"
+        apiReport += "| `\(result.name)` | \(format(result.requestsPerSecond)) | \(format(result.requestsPerSecond / ceiling * 100, 1))% | \(result.p50) | \(result.p99) | \(format(result.serverCPUMicroseconds, 1)) µs | \(format(ceilingCPU / result.serverCPUMicroseconds * 100, 1))% |\n"
     }
     print(apiReport)
     if let output {
