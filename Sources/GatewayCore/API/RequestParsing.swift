@@ -59,7 +59,7 @@ struct Query {
     /// A form-encoded value (`+` is a space; a literal plus arrives as %2B).
     func string(_ name: String) -> String? {
         guard let value = parameters[name[...]].map(String.init), !value.isEmpty else { return nil }
-        return value.replacingOccurrences(of: "+", with: " ")
+        return value.contains("+") ? value.replacingOccurrences(of: "+", with: " ") : value
     }
 
     func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {

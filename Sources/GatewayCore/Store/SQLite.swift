@@ -181,7 +181,8 @@ final class SQLiteStatement {
     func string(_ column: Int32) -> String? {
         guard let text = sqlite3_column_text(statement, column) else { return nil }
         let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeRawBufferPointer(start: text, count: count), as: UTF8.self)
+        // A typed UInt8 buffer takes String's fast validating path (a raw one is decoded generically).
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     func int(_ column: Int32) -> Int? {

@@ -34,9 +34,9 @@ extension SQLiteStore {
         let contact = text(8).map {
             Contact(id: $0, name: text(9), username: text(10), phone: text(11), email: text(12))
         }
-        let decoder = JSONDecoder()
-        let attachments = row.data(offset + 14).flatMap { try? decoder.decode([Attachment].self, from: $0) }
-        let metadata = row.data(offset + 18).flatMap { try? decoder.decode(JSONValue.self, from: $0) }
+        // Most messages have neither: no decoder is made for them.
+        let attachments = row.data(offset + 14).flatMap { try? JSONDecoder().decode([Attachment].self, from: $0) }
+        let metadata = row.data(offset + 18).flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0) }
         return Message(
             id: text(1).flatMap(UUID.init(text:)) ?? UUID(), organizationId: text(2) ?? "", channel: text(3) ?? "",
             accountId: text(4) ?? "", chatId: text(5) ?? "", externalId: text(6),

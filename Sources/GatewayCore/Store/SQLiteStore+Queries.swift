@@ -68,6 +68,10 @@ extension SQLiteStore {
         }
     }
 
+    /// The message columns prefixed `m.` for the chats join (built once, not per request).
+    private static let lastMessageColumns =
+        "m." + messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm.")
+
     public func chats(_ query: ChatQuery) async throws -> Page<Chat> {
         var filter = SQLFilter("c.organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("c.channel = ?", .text(channel)) }
@@ -83,7 +87,7 @@ extension SQLiteStore {
             }
             let statement = try reader.prepare("""
                 SELECT c.account_id, c.chat_id, c.organization_id, c.channel, c.kind, c.title, c.unread_count,
-                    c.last_activity, m.\(Self.messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm."))
+                    c.last_activity, \(Self.lastMessageColumns)
                 FROM chats c LEFT JOIN messages m ON m.id = c.last_message_id
                 WHERE \(window.filter.sql)
                 ORDER BY c.last_activity DESC, c.account_id DESC, c.chat_id DESC LIMIT ? OFFSET ?

@@ -88,19 +88,30 @@ public struct WebhookFailure: Sendable, Codable, Equatable {
     public var failedAt: Date
 }
 
-/// An opaque cursor: the sort key of the last row, base64url-encoded.
+/// An opaque cursor: the sort key of the last row, base64url-encoded (RFC 4648 §5, no padding).
 enum Cursor {
     static func encode(_ parts: [String]) -> String {
-        Data(parts.joined(separator: "\u{1}").utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let base64 = Data(parts.joined(separator: "\u{1}").utf8).base64EncodedData()
+        var url: [UInt8] = []
+        url.reserveCapacity(base64.count)
+        for byte in base64 {
+            switch byte {
+            case UInt8(ascii: "+"): url.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "/"): url.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "="): continue
+            default: url.append(byte)
+            }
+        }
+        return String(decoding: url, as: UTF8.self)
     }
 
     static func decode(_ cursor: String) -> [String]? {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
-        return text.components(separatedBy: "\u{1}")
+        var base64: [UInt8] = cursor.utf8.map {
+            $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0
+        }
+        while base64.count % 4 != 0 { base64.append(UInt8(ascii: "=")) }
+        guard let data = Data(base64Encoded: Data(base64)), let text = String(data: data, encoding: .utf8) else { return nil }
+        return text.split(separator: "\u{1}", omittingEmptySubsequences: false).map(String.init)
     }
 }
 
