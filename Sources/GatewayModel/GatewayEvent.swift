@@ -215,18 +215,20 @@ public enum ISO8601 {
             bytes.append(contentsOf: withFraction.format(date).utf8)
             return
         }
-        func digits(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8((value / divisor) % 10))
-                divisor /= 10
+        // 24 bytes filled in place, then appended once.
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { out in
+            func pair(_ value: Int64, at index: Int) {
+                out[index] = UInt8(ascii: "0") + UInt8(value / 10)
+                out[index + 1] = UInt8(ascii: "0") + UInt8(value % 10)
             }
+            pair(year / 100, at: 0); pair(year % 100, at: 2); out[4] = UInt8(ascii: "-")
+            pair(month, at: 5); out[7] = UInt8(ascii: "-"); pair(day, at: 8); out[10] = UInt8(ascii: "T")
+            pair(secondOfDay / 3600, at: 11); out[13] = UInt8(ascii: ":"); pair(secondOfDay / 60 % 60, at: 14)
+            out[16] = UInt8(ascii: ":"); pair(secondOfDay % 60, at: 17); out[19] = UInt8(ascii: ".")
+            out[20] = UInt8(ascii: "0") + UInt8(millis / 100); pair(millis % 100, at: 21); out[23] = UInt8(ascii: "Z")
+            bytes.append(contentsOf: UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 24))
         }
-        digits(year, 4); bytes.append(UInt8(ascii: "-")); digits(month, 2); bytes.append(UInt8(ascii: "-"))
-        digits(day, 2); bytes.append(UInt8(ascii: "T")); digits(secondOfDay / 3600, 2); bytes.append(UInt8(ascii: ":"))
-        digits(secondOfDay / 60 % 60, 2); bytes.append(UInt8(ascii: ":")); digits(secondOfDay % 60, 2)
-        bytes.append(UInt8(ascii: ".")); digits(millis, 3); bytes.append(UInt8(ascii: "Z"))
     }
 
     private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {

@@ -30,7 +30,18 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
-    public mutating func key(_ name: String) {
+    /// A member name written in code: copied as is, so it must not need escaping.
+    public mutating func key(_ name: StaticString) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// A member name from data (escaped).
+    public mutating func dynamicKey(_ name: String) {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
         string(name)
         bytes.append(UInt8(ascii: ":"))
@@ -38,7 +49,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// A string field; nil values are left out.
-    public mutating func field(_ name: String, _ value: String?) {
+    public mutating func field(_ name: StaticString, _ value: String?) {
         guard let value else { return }
         key(name)
         string(value)
@@ -68,7 +79,7 @@ public struct JSONWriter: Sendable {
         case .object(let members):
             object { w in
                 for (name, member) in members.sorted(by: { $0.key < $1.key }) {
-                    w.key(name)
+                    w.dynamicKey(name)
                     w.value(member)
                 }
             }
@@ -113,14 +124,14 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    public mutating func field(_ name: String, _ value: Bool) {
+    public mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
         needsComma = true
     }
 
     /// Optional fields (here and below) are left out when nil, as Codable's encodeIfPresent does.
-    public mutating func field(_ name: String, _ value: Int?) {
+    public mutating func field(_ name: StaticString, _ value: Int?) {
         guard let value else { return }
         key(name)
         bytes.append(contentsOf: String(value).utf8)
@@ -128,7 +139,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// An ISO-8601 date with milliseconds, the API's date form.
-    public mutating func field(_ name: String, _ date: Date?) {
+    public mutating func field(_ name: StaticString, _ date: Date?) {
         guard let date else { return }
         key(name)
         bytes.append(UInt8(ascii: "\""))
@@ -138,7 +149,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// A UUID in its lowercase canonical form.
-    public mutating func field(_ name: String, _ id: UUID) {
+    public mutating func field(_ name: StaticString, _ id: UUID) {
         key(name)
         bytes.append(UInt8(ascii: "\""))
         let start = bytes.count
@@ -151,7 +162,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// `null` for a missing value (for fields the API always includes).
-    public mutating func null(_ name: String) {
+    public mutating func null(_ name: StaticString) {
         key(name)
         bytes.append(contentsOf: "null".utf8)
         needsComma = true

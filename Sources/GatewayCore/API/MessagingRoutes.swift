@@ -11,7 +11,7 @@ struct MessagingRoutes {
     /// `{"<name>": [items], "pagination": {...}}`, written directly: listings are the API's
     /// hottest answers (docs/BENCHMARKS.md).
     private static func listing<Item>(
-        _ name: String, _ page: Page<Item>, limit: Int, paging: PageRequest, write: (inout JSONWriter, Item) -> Void
+        _ name: StaticString, _ page: Page<Item>, limit: Int, paging: PageRequest, write: (inout JSONWriter, Item) -> Void
     ) -> Response {
         var writer = JSONWriter(capacity: 1024 * max(1, page.items.count))
         writer.object { w in
