@@ -115,5 +115,26 @@ enum PostgresSchema {
             """,
             "CREATE INDEX webhook_failures_by_org ON webhook_failures (organization_id, failed_at)",
         ],
+        // Account ownership across instances (Cluster/): one lease per driven account, and the
+        // live instances (a heartbeat row each) that share the accounts fairly. Times are the
+        // server's clock (now()), so instances' clocks never have to agree.
+        [
+            """
+            CREATE TABLE account_leases (
+                account_id TEXT COLLATE "C" PRIMARY KEY,
+                owner_id TEXT NOT NULL,
+                owner_url TEXT NOT NULL,
+                expires_at TIMESTAMPTZ NOT NULL,
+                epoch BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE cluster_instances (
+                instance_id TEXT COLLATE "C" PRIMARY KEY,
+                url TEXT NOT NULL,
+                expires_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+        ],
     ]
 }
