@@ -136,5 +136,20 @@ enum PostgresSchema {
             )
             """,
         ],
+        // The transactional outbox of events bound for RabbitMQ (Bus/RabbitMQPublisher); the
+        // payload is the event's JSON (text: JSON escapes U+0000).
+        [
+            """
+            CREATE TABLE event_outbox (
+                seq BIGSERIAL PRIMARY KEY,
+                event_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                organization_id TEXT NOT NULL,
+                routing_key TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ],
     ]
 }

@@ -102,5 +102,17 @@ enum SQLiteSchema {
         DROP INDEX chats_by_org_activity;
         CREATE INDEX chats_by_org_activity ON chats(organization_id, last_activity, account_id, chat_id);
         """,
+        // 3: the transactional outbox of events bound for RabbitMQ (Bus/RabbitMQPublisher).
+        """
+        CREATE TABLE event_outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            organization_id TEXT NOT NULL,
+            routing_key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        """,
     ]
 }
