@@ -31,12 +31,20 @@ final class LoopbackAccounts: @unchecked Sendable {
         lock.withLock { states[accountId]?.requiresPassword ?? false }
     }
 
-    /// The result for this idempotency key, and whether it is a new send.
-    func recordSend(_ send: SendRequest) -> (SendResult, Bool) {
+    /// Stops driving the account (the host's `release`): what it knew goes with it.
+    func forget(_ accountId: String) {
+        lock.withLock { states[accountId] = nil }
+    }
+
+    /// The result for this idempotency key, and whether it is a new send. With `keyedIds` the
+    /// external id is derived from the key rather than this process's counter, so instances that
+    /// drive the account in turn never reuse one.
+    func recordSend(_ send: SendRequest, keyedIds: Bool = false) -> (SendResult, Bool) {
         lock.withLock {
             if let existing = states[send.accountId]?.sends[send.idempotencyKey] { return (existing, false) }
             sequence += 1
-            let result = SendResult(externalId: "out-\(sequence)", date: Date().timeIntervalSince1970)
+            let externalId = keyedIds ? "out-\(send.idempotencyKey)" : "out-\(sequence)"
+            let result = SendResult(externalId: externalId, date: Date().timeIntervalSince1970)
             states[send.accountId]?.sends[send.idempotencyKey] = result
             return (result, true)
         }

@@ -12,13 +12,16 @@ public func gwChannelEntry() -> UnsafeRawPointer {
 /// - `emit` produces N inbound messages with deterministic external ids (redelivering the same
 ///   range is how tests prove that the store deduplicates);
 /// - `connect` with `config.requireCode` / `config.requirePassword` walks the same
-///   awaiting_code → awaiting_password → connected steps as Telegram (code "12345", password "secret").
+///   awaiting_code → awaiting_password → connected steps as Telegram (code "12345", password "secret");
+/// - with `gateway.accountOwnership: "host"` (a cluster, docs/PLUGIN_ABI.md) it drives an account only
+///   between the host's `resume` and `release`, and its sent-message ids come from the idempotency
+///   key (unique across the instances that may drive the account in turn).
 final class LoopbackChannel: Channel, @unchecked Sendable {
     static let name = "loopback"
     static let version = "1.0.0"
     static let operations = [
         "connect", "submit_code", "submit_password", "disconnect", "logout", "status", "dialogs", "send",
-        "mark_read", "emit",
+        "mark_read", "emit", "resume", "release",
     ]
 
     static let validCode = "12345"
@@ -40,8 +43,9 @@ final class LoopbackChannel: Channel, @unchecked Sendable {
 
     func start() async {
         // Accounts declared in the config connect by themselves (no REST call needed).
+        // Under host ownership they are only announced here; the owner's `resume` drives them.
         for declared in settings.accounts ?? [] {
-            accounts.set(declared.accountId, .connected)
+            if !settings.hostOwnsAccounts { accounts.set(declared.accountId, .connected) }
             host.emit(.accountStatus(AccountStatusUpdate(
                 accountId: declared.accountId, status: .connected, displayName: "Loopback \(declared.accountId)",
                 organizationId: declared.organizationId)))
@@ -99,6 +103,16 @@ final class LoopbackChannel: Channel, @unchecked Sendable {
         case "status":
             let account = try request.decode(AccountRequest.self)
             return AccountState(status: accounts.status(account.accountId) ?? .disconnected)
+        case "resume":
+            // Nothing to reconnect: the account is driven from now on, and says so.
+            let account = try request.decode(AccountRequest.self)
+            accounts.set(account.accountId, .connected)
+            return report(account.accountId, .connected)
+        case "release":
+            // Another instance takes over: stop driving, report nothing (the account stays connected).
+            let account = try request.decode(AccountRequest.self)
+            accounts.forget(account.accountId)
+            return AccountState(status: .disconnected)
         case "dialogs":
             let dialogs = try request.decode(DialogsRequest.self)
             try requireConnected(dialogs.accountId)
@@ -137,7 +151,7 @@ final class LoopbackChannel: Channel, @unchecked Sendable {
 
     /// Sends are idempotent per key, like a real channel's random_id; the echo arrives afterwards.
     private func send(_ send: SendRequest) -> SendResult {
-        let (result, isNew) = accounts.recordSend(send)
+        let (result, isNew) = accounts.recordSend(send, keyedIds: settings.hostOwnsAccounts)
         if isNew {
             let echo = ChannelMessage(
                 accountId: send.accountId, chatId: send.chatId, externalId: "echo-\(result.externalId)",
@@ -182,8 +196,13 @@ struct LoopbackSettings: Decodable {
         var start: Int?
         var ratePerSecond: Int?
     }
+    struct HostInfo: Decodable { var accountOwnership: String? }
     var accounts: [DeclaredAccount]?
     var burst: Burst?
+    var gateway: HostInfo?
+
+    /// The host decides which instance drives each account (`resume`/`release`).
+    var hostOwnsAccounts: Bool { gateway?.accountOwnership == "host" }
 }
 
 struct ConnectOptions: Decodable {

@@ -14,7 +14,7 @@ public func gwChannelEntry() -> UnsafeRawPointer {
 final class EmailChannel: Channel, @unchecked Sendable {
     static let name = "email"
     static let version = "1.0.0"
-    static let operations = ["connect", "disconnect", "logout", "status", "dialogs", "send", "mark_read"]
+    static let operations = ["connect", "disconnect", "logout", "status", "dialogs", "send", "mark_read", "resume", "release"]
 
     private let host: ChannelHost
     private let settings: EmailSettings
@@ -31,17 +31,44 @@ final class EmailChannel: Channel, @unchecked Sendable {
         }
     }
 
-    /// Every enabled saved account comes back by itself.
+    /// Every enabled saved account comes back by itself — unless the host decides ownership
+    /// (a cluster): then only the accounts it `resume`s.
     func start() async {
+        guard !settings.hostOwnsAccounts else { return }
         for accountId in savedIds.all() {
-            guard let data = try? host.state(SavedEmailAccount.key(accountId)),
-                  let saved = try? JSONDecoder().decode(SavedEmailAccount.self, from: data) else {
+            guard let saved = savedAccount(accountId) else {
                 host.log(.error, "email account \(accountId) cannot be restored: its saved state is missing or unreadable")
                 continue
             }
             guard saved.enabled else { continue }
             makeAccount(saved).resume()
         }
+    }
+
+    private func savedAccount(_ accountId: String) -> SavedEmailAccount? {
+        guard let data = try? host.state(SavedEmailAccount.key(accountId)) else { return nil }
+        return try? JSONDecoder().decode(SavedEmailAccount.self, from: data)
+    }
+
+    /// The host made this instance the account's owner: watch its mailbox from the saved progress.
+    private func resume(_ accountId: String) throws -> AccountState {
+        if let existing = accounts.get(accountId) { return existing.state }
+        guard let saved = savedAccount(accountId), saved.enabled else {
+            throw ChannelError(code: "not_connected", message: "email account \(accountId) has no saved enabled settings to resume")
+        }
+        let account = makeAccount(saved)
+        account.resume()
+        return account.state
+    }
+
+    /// Another instance takes the account over: stop watching, keep the saved settings and
+    /// progress, report nothing.
+    private func release(_ accountId: String) async -> AccountState {
+        if let account = accounts.get(accountId) {
+            accounts.remove(accountId)
+            await account.shutdown(silent: true)
+        }
+        return AccountState(status: .disconnected)
     }
 
     func handle(_ request: ChannelRequest) async throws -> any Encodable & Sendable {
@@ -55,6 +82,10 @@ final class EmailChannel: Channel, @unchecked Sendable {
         case "status":
             let target = try request.decode(AccountRequest.self)
             return accounts.get(target.accountId)?.state ?? AccountState(status: .disconnected)
+        case "resume":
+            return try resume(try request.decode(AccountRequest.self).accountId)
+        case "release":
+            return await release(try request.decode(AccountRequest.self).accountId)
         case "disconnect":
             let target = try request.decode(AccountRequest.self)
             return try await account(target.accountId).disconnect()

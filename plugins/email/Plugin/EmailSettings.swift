@@ -22,7 +22,13 @@ struct EmailSettings: Decodable {
     var gateway: HostInfo?
 
     /// What the host adds to every plugin's config (docs/PLUGIN_ABI.md).
-    struct HostInfo: Decodable { var stateEncryption: String? }
+    struct HostInfo: Decodable {
+        var stateEncryption: String?
+        /// "host": the host decides which gateway instance drives each account (`resume`/`release`).
+        var accountOwnership: String?
+    }
+
+    var hostOwnsAccounts: Bool { gateway?.accountOwnership == "host" }
 
     enum CodingKeys: String, CodingKey {
         case idle, pollIntervalSeconds = "poll_interval_seconds", initialHistory = "initial_history"

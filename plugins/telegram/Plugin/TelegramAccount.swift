@@ -105,6 +105,14 @@ actor TelegramAccount {
         return report(.disconnected)
     }
 
+    /// Stops driving the account without a trace in its status: the connection closes, the
+    /// saved session stays (another gateway instance resumes it).
+    func release() async {
+        pump?.cancel()
+        pump = nil
+        await client.disconnect()
+    }
+
     /// Logs out at Telegram (the session is destroyed there) and forgets the saved session.
     func logOut() async -> AccountState {
         try? await client.logOut()

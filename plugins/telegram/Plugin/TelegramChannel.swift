@@ -13,7 +13,10 @@ public func gwChannelEntry() -> UnsafeRawPointer {
 final class TelegramChannel: Channel, @unchecked Sendable {
     static let name = "telegram"
     static let version = "1.0.0"
-    static let operations = ["connect", "submit_code", "submit_password", "disconnect", "logout", "status", "dialogs", "send", "mark_read"]
+    static let operations = [
+        "connect", "submit_code", "submit_password", "disconnect", "logout", "status", "dialogs", "send", "mark_read", "resume",
+        "release",
+    ]
 
     private let host: ChannelHost
     private let settings: TelegramSettings
@@ -31,11 +34,12 @@ final class TelegramChannel: Channel, @unchecked Sendable {
         }
     }
 
-    /// Every account saved as connected comes back by itself.
+    /// Every account saved as connected comes back by itself — unless the host decides
+    /// ownership (a cluster): then only the accounts it `resume`s.
     func start() async {
+        guard !settings.hostOwnsAccounts else { return }
         for accountId in savedIds.all() {
-            guard let data = try? host.state(SavedAccount.key(accountId)),
-                  let saved = try? JSONDecoder().decode(SavedAccount.self, from: data), saved.session?.userId != nil else { continue }
+            guard let saved = savedLoggedIn(accountId) else { continue }
             do {
                 let account = try makeAccount(saved)
                 _ = await account.start()
@@ -43,6 +47,33 @@ final class TelegramChannel: Channel, @unchecked Sendable {
                 host.log(.error, "account \(accountId) cannot be restored: \(error)")
             }
         }
+    }
+
+    /// The saved account with a logged-in session, read now (another instance may have saved it).
+    private func savedLoggedIn(_ accountId: String) -> SavedAccount? {
+        guard let data = try? host.state(SavedAccount.key(accountId)),
+              let saved = try? JSONDecoder().decode(SavedAccount.self, from: data), saved.session?.userId != nil else { return nil }
+        return saved
+    }
+
+    /// The host made this instance the account's owner: reconnect its saved session (the client
+    /// fetches what it missed with updates.getDifference from the saved update state).
+    private func resume(_ accountId: String) async throws -> AccountState {
+        if let existing = accounts.get(accountId) { return await existing.state }
+        guard let saved = savedLoggedIn(accountId) else {
+            throw ChannelError(code: "not_connected", message: "account \(accountId) has no saved logged-in session to resume")
+        }
+        return try await makeAccount(saved).start()
+    }
+
+    /// Another instance takes the account over: close the connection, keep the saved session,
+    /// report nothing (the account stays connected in the store).
+    private func release(_ accountId: String) async -> AccountState {
+        if let account = accounts.get(accountId) {
+            accounts.remove(accountId)
+            await account.release()
+        }
+        return AccountState(status: .disconnected)
     }
 
     func handle(_ request: ChannelRequest) async throws -> any Encodable & Sendable {
@@ -64,6 +95,10 @@ final class TelegramChannel: Channel, @unchecked Sendable {
         case "status":
             let target = try request.decode(AccountRequest.self)
             return await accounts.get(target.accountId)?.state ?? AccountState(status: .disconnected)
+        case "resume":
+            return try await resume(try request.decode(AccountRequest.self).accountId)
+        case "release":
+            return await release(try request.decode(AccountRequest.self).accountId)
         case "disconnect":
             let target = try request.decode(AccountRequest.self)
             return try await account(target.accountId).disconnect()
@@ -89,7 +124,10 @@ final class TelegramChannel: Channel, @unchecked Sendable {
     }
 
     func shutdown() async {
-        for account in accounts.all() { await account.disconnect() }
+        for account in accounts.all() {
+            // Under host ownership another instance takes the accounts over: they stay connected.
+            if settings.hostOwnsAccounts { await account.release() } else { await account.disconnect() }
+        }
     }
 
     // MARK: Accounts

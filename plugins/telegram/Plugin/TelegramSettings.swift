@@ -36,7 +36,13 @@ struct TelegramSettings: Decodable {
     var gateway: HostInfo?
 
     /// What the host adds to every plugin's config (docs/PLUGIN_ABI.md).
-    struct HostInfo: Decodable { var stateEncryption: String? }
+    struct HostInfo: Decodable {
+        var stateEncryption: String?
+        /// "host": the host decides which gateway instance drives each account (`resume`/`release`).
+        var accountOwnership: String?
+    }
+
+    var hostOwnsAccounts: Bool { gateway?.accountOwnership == "host" }
 
     enum CodingKeys: String, CodingKey {
         case apiId = "api_id", apiHash = "api_hash", testServers = "test_servers", dataCenters = "data_centers"
