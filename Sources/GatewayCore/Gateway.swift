@@ -20,6 +20,11 @@ public final class Gateway: Sendable {
     public let webhooks: WebhookDispatcher
     public let authenticator: any Authenticator
     public let hub: Hub
+    /// Which instance drives each channel account: leases in PostgreSQL in cluster mode
+    /// (the PostgreSQL store and `hub.redis.url`), else everything here.
+    public let ownership: any AccountOwnership
+    /// Cluster mode: proxies API calls to the instance that drives the account.
+    let forwarder: RequestForwarder?
     /// Cluster mode (`hub.redis.url`): the hub's Redis backplane.
     private let hubBackplane: (any HubBackplane)?
     private let hubTasks = Mutex<[Task<Void, Never>]>([])
@@ -63,7 +68,17 @@ public final class Gateway: Sendable {
         plugins = PluginHost(
             pluginDirectory: pluginDirectory ?? PluginHost.defaultPluginDirectory, stateStore: stateStore,
             pipeline: pipeline, logger: logger, requestTimeout: .seconds(config.api.channelTimeoutSeconds),
-            stateEncrypted: config.storage.stateKey != nil)
+            stateEncrypted: config.storage.stateKey != nil, hostOwnsAccounts: clusterStore != nil)
+        if let clusterStore {
+            let identity = ClusterIdentity(config: config)
+            ownership = LeasedOwnership(
+                leases: AccountLeaseStore(store: clusterStore), identity: identity, leaseSeconds: config.cluster.leaseSeconds,
+                plugins: plugins, logger: logger)
+            forwarder = RequestForwarder(instanceId: identity.instanceId, timeout: .seconds(config.api.channelTimeoutSeconds + 5))
+        } else {
+            ownership = LocalOwnership()
+            forwarder = nil
+        }
     }
 
     /// The configured store, opened and migrated: PostgreSQL when `storage.postgres.url` is set,
@@ -73,6 +88,7 @@ public final class Gateway: Sendable {
     {
         switch backend {
         case .sqlite(let path):
+        let clusterStore = config.hub.redisURL == nil ? nil : sqlite as? PostgresStore
             let store = try SQLiteStore(path: path)
             try await store.migrate()
             return store
@@ -174,11 +190,15 @@ public final class Gateway: Sendable {
         }
         await hubBackplane?.stop()
         logger.info("store flushed; bye")
+        await ownership.start()
     }
 
     /// Runs until graceful shutdown (SIGTERM/SIGINT through ServiceLifecycle).
     public func run() async {
         await start()
+        // Accounts are released (and their leases deleted) first: other instances take over now.
+        await ownership.stop()
+        await forwarder?.shutdown()
         try? await gracefulShutdown()
         await stop()
     }

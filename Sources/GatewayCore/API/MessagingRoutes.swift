@@ -7,6 +7,8 @@ struct MessagingRoutes {
     let store: any GatewayStore
     let messaging: MessagingService
     let bodyLimit: Int
+    /// Sends and read receipts go to the instance that drives the account (a cluster).
+    var owners: OwnerRouting = .local
 
     /// `{"<name>": [items], "pagination": {...}}`, written directly: listings are the API's
     /// hottest answers (docs/BENCHMARKS.md).
@@ -53,9 +55,16 @@ struct MessagingRoutes {
         }
         group.post("send") { request, context in
             let caller = try context.caller()
+            var request = request
+            let raw = try await request.bufferBody(limit: bodyLimit)
             let body = try await request.decodeJSON(MessagingService.SendBody.self, limit: bodyLimit)
             // This route names the channel explicitly (the account route does not).
             guard body.channel != nil else { throw APIError.validation("channel", "missing field \"channel\"") }
+            if owners.forwarder != nil, let response = try await owners.forwarded(
+                request, account: try await messaging.accounts.find(body.bdAccountId, for: caller), body: raw)
+            {
+                return response
+            }
             let (message, created) = try await messaging.send(body, by: caller)
             return try jsonResponse(message, status: created ? .created : .ok)
         }
@@ -72,9 +81,17 @@ struct MessagingRoutes {
         }
         group.post("chats/:chatId/mark-all-read") { request, context in
             let caller = try context.caller()
+            var request = request
+            let raw = try await request.bufferBody(limit: bodyLimit)
             let body = try await request.decodeJSON(MarkReadBody.self, limit: bodyLimit, emptyIsObject: true)
+            let chatId = try context.parameters.require("chatId")
+            if owners.forwarder != nil, let accountId = body.bdAccountId, let response = try await owners.forwarded(
+                request, account: try await messaging.accounts.find(accountId, for: caller), body: raw)
+            {
+                return response
+            }
             let updated = try await messaging.markAllRead(
-                chatId: try context.parameters.require("chatId"), accountId: body.bdAccountId, by: caller)
+                chatId: chatId, accountId: body.bdAccountId, by: caller, relay: owners.readReceiptRelay(request, chatId: chatId))
             return try jsonResponse(MarkReadResult(success: true, updated: updated))
         }
         group.get("stats") { request, context in

@@ -46,6 +46,7 @@ public enum ConfigLoader {
 
     private static let topLevelKeys = [
         "version", "server", "auth", "storage", "hub", "bus", "plugins", "routes", "metrics", "logging", "api", "webhooks",
+        "cluster",
     ]
 
     private static func read(_ root: Node, into config: inout GatewayConfig, _ reader: YAMLReader) {
@@ -92,6 +93,7 @@ public enum ConfigLoader {
         if let node = top["routes"] { config.routes = RouteParser(reader: reader).routes(node) }
         if let node = top["metrics"], let metrics = reader.mapping(node, at: "metrics", allowed: ["public"]) {
             if let value = metrics["public"], let flag = reader.bool(value, at: "metrics.public") {
+        if let node = top["cluster"] { readCluster(node, into: &config.cluster, reader) }
                 config.metrics.isPublic = flag
             }
         }

@@ -13,6 +13,7 @@ public struct GatewayConfig: Sendable {
     public var logging = LoggingConfig()
     public var api = APIConfig()
     public var webhooks = WebhooksConfig()
+    public var cluster = ClusterConfig()
 
     public init() {}
 }

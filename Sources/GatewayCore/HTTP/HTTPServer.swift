@@ -40,10 +40,11 @@ enum HTTPRoutes {
 
         let api = router.group("/api").add(middleware: auth)
         let bodyLimit = gateway.config.server.bodyLimit
-        let accounts = AccountService(store: gateway.store, accounts: gateway.accounts, plugins: gateway.plugins)
+        let accounts = AccountService(store: gateway.store, accounts: gateway.accounts, plugins: gateway.plugins, ownership: gateway.ownership)
         let messaging = MessagingService(store: gateway.store, accounts: accounts, plugins: gateway.plugins, pipeline: gateway.pipeline)
-        AccountRoutes(accounts: accounts, messaging: messaging, bodyLimit: bodyLimit).register(on: api.group("bd-accounts"))
-        MessagingRoutes(store: gateway.store, messaging: messaging, bodyLimit: bodyLimit).register(on: api.group("messaging"))
+        let owners = OwnerRouting(ownership: gateway.ownership, forwarder: gateway.forwarder)
+        AccountRoutes(accounts: accounts, messaging: messaging, bodyLimit: bodyLimit, owners: owners).register(on: api.group("bd-accounts"))
+        MessagingRoutes(store: gateway.store, messaging: messaging, bodyLimit: bodyLimit, owners: owners).register(on: api.group("messaging"))
         WebhookRoutes(store: gateway.store, webhooks: gateway.webhooks).register(on: api.group("webhooks"))
         return router
     }

@@ -18,14 +18,16 @@ public final class PluginHost: Sendable {
     private let logger: Logger
     private let requestTimeout: Duration
     private let stateEncrypted: Bool
+    private let hostOwnsAccounts: Bool
     private let loaded = Mutex<[LoadedPlugin]>([])
     private let statuses = Mutex<[PluginStatus]>([])
 
     public init(
         pluginDirectory: String, stateStore: any PluginStateStore, pipeline: IngestPipeline, logger: Logger,
-        requestTimeout: Duration = .seconds(30), stateEncrypted: Bool = false
+        requestTimeout: Duration = .seconds(30), stateEncrypted: Bool = false, hostOwnsAccounts: Bool = false
     ) {
         self.stateEncrypted = stateEncrypted
+        self.hostOwnsAccounts = hostOwnsAccounts
         self.pluginDirectory = pluginDirectory
         self.stateStore = stateStore
         self.pipeline = pipeline
@@ -34,10 +36,13 @@ public final class PluginHost: Sendable {
     }
 
     /// The plugin's own config, plus what the host tells every plugin under the reserved key
-    /// `gateway` (docs/PLUGIN_ABI.md): whether state_put values are encrypted at rest.
-    static func configForPlugin(_ config: JSONValue, stateEncrypted: Bool) -> JSONValue {
+    /// `gateway` (docs/PLUGIN_ABI.md): whether state_put values are encrypted at rest, and in a
+    /// cluster `accountOwnership: "host"` (accounts are driven between `resume` and `release`).
+    static func configForPlugin(_ config: JSONValue, stateEncrypted: Bool, hostOwnsAccounts: Bool = false) -> JSONValue {
         guard case .object(var fields) = config else { return config }
-        fields["gateway"] = .object(["stateEncryption": .string(stateEncrypted ? "aes-256-gcm" : "none")])
+        var gateway: [String: JSONValue] = ["stateEncryption": .string(stateEncrypted ? "aes-256-gcm" : "none")]
+        if hostOwnsAccounts { gateway["accountOwnership"] = .string("host") }
+        fields["gateway"] = .object(gateway)
         return .object(fields)
     }
 
@@ -166,7 +171,7 @@ public final class PluginHost: Sendable {
         let context = PluginContext(name: config.name, platform: platform, logger: pluginLogger, state: stateStore, pipeline: pipeline)
         let hostTable = UnsafeMutablePointer<gw_host>.allocate(capacity: 1)
         hostTable.initialize(to: HostTable.make(context: context))
-        let configJSON = (try? JSONEncoder().encode(Self.configForPlugin(config.config, stateEncrypted: stateEncrypted))) ?? Data("{}".utf8)
+        let configJSON = (try? JSONEncoder().encode(Self.configForPlugin(config.config, stateEncrypted: stateEncrypted, hostOwnsAccounts: hostOwnsAccounts))) ?? Data("{}".utf8)
         var instance: UnsafeMutableRawPointer?
         var errorBuffer = [CChar](repeating: 0, count: 1024)
         let opened = configJSON.withUnsafeBytes { bytes in

@@ -8,6 +8,8 @@ struct AccountService: Sendable {
     let store: any GatewayStore
     let accounts: AccountDirectory
     let plugins: PluginHost
+    /// Which instance drives each account (a cluster); with one instance, this one.
+    var ownership: any AccountOwnership = LocalOwnership()
 
     struct ConnectBody: Decodable {
         var platform: String
@@ -38,10 +40,7 @@ struct AccountService: Sendable {
                 "platform", "no plugin for platform \"\(body.platform)\" is loaded (loaded: \(plugins.platforms.joined(separator: ", ")))")
         }
         var account: Account
-        if let phone = body.phoneNumber, !phone.isEmpty,
-            let existing = try await store.accounts(organizationId: caller.organizationId)
-                .first(where: { $0.platform == body.platform && $0.phone == phone })
-        {
+        if let existing = try await existingAccount(for: body, by: caller) {
             account = existing
             if account.status == .awaitingCode || account.status == .awaitingPassword || account.status == .connected {
                 return try await completeSteps(account, body)
@@ -51,6 +50,8 @@ struct AccountService: Sendable {
                 id: UUID().lowercasedString, organizationId: caller.organizationId, platform: body.platform,
                 phone: body.phoneNumber, status: .connecting, createdAt: Date())
             try await save(account)
+            // Connected through this instance: driven here (a cluster's lease).
+            try await ownership.claimNew(account)
         }
         let request = ConnectRequest(
             accountId: account.id, organizationId: account.organizationId, phoneNumber: body.phoneNumber, apiId: body.apiId,
@@ -58,6 +59,13 @@ struct AccountService: Sendable {
         let state = try await invokeRecording(&account, op: "connect", request)
         account = try await completeSteps(account, body).0
         return (account, state.loginUrl)
+    }
+
+    /// The caller's account of the same platform and phone that a connect continues, if any.
+    func existingAccount(for body: ConnectBody, by caller: Principal) async throws -> Account? {
+        guard let phone = body.phoneNumber, !phone.isEmpty else { return nil }
+        return try await store.accounts(organizationId: caller.organizationId)
+            .first(where: { $0.platform == body.platform && $0.phone == phone })
     }
 
     /// Submits the code and/or password the body carries, as far as the account's state asks.
@@ -100,6 +108,7 @@ struct AccountService: Sendable {
         await plugins.pipeline.flush()
         _ = try await store.write([.deleteAccount(id: id)])
         accounts.forget(id)
+        await ownership.forget(id)
     }
 
     /// The URL a QR login shows now (Telegram renews it every ~30 s): asked of the plugin, since

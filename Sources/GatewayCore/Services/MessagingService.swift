@@ -88,8 +88,11 @@ struct MessagingService: Sendable {
         return message
     }
 
-    /// Marks the chat read in the store and tells each account's channel that supports it.
-    func markAllRead(chatId: String, accountId: String?, by caller: Principal) async throws -> Int {
+    /// Marks the chat read in the store and tells each account's channel that supports it. In a
+    /// cluster, `relay` sends the receipt of an account another instance drives through that one.
+    func markAllRead(
+        chatId: String, accountId: String?, by caller: Principal, relay: (@Sendable (Account) async -> Bool)? = nil
+    ) async throws -> Int {
         if let accountId { _ = try await accounts.find(accountId, for: caller) }
         guard case .markedRead(let counts) = try await store.write([
             .markChatRead(organizationId: caller.organizationId, chatId: chatId, accountId: accountId)
@@ -107,3 +110,4 @@ struct MessagingService: Sendable {
         return counts.values.reduce(0, +)
     }
 }
+                if let relay, await relay(account) { return }
