@@ -25,6 +25,8 @@ public final class IngestPipeline: Sendable {
     private let accounts: AccountDirectory
     private let router: EventRouter
     private let fanOut: any EventFanOut
+    /// Events bound for RabbitMQ go to the store's outbox in the batch's transaction.
+    let outbox: OutboxRouting
     private let logger: Logger
     private let batchSize: Int
     private let submitted = Atomic<Int>(0)
@@ -42,8 +44,9 @@ public final class IngestPipeline: Sendable {
 
     public init(
         store: any GatewayStore, accounts: AccountDirectory, router: EventRouter, fanOut: any EventFanOut, logger: Logger,
-        batchSize: Int
+        batchSize: Int, outbox: OutboxRouting = .disabled
     ) {
+        self.outbox = outbox
         self.store = store
         self.accounts = accounts
         self.router = router
@@ -63,6 +66,19 @@ public final class IngestPipeline: Sendable {
     public func announce(_ event: GatewayEvent, facts: RoutingFacts) {
         let actions = router.actions(for: facts).filter { $0 != .store }
         if !actions.isEmpty { fanOut.deliver([(event, actions)]) }
+    }
+
+    /// Writes one change (an API send's outcome) together with the outbox rows of the event it
+    /// announces, in one transaction; `event` makes that event from the write's result (nil:
+    /// nothing to announce). The in-process fan-out stays with `announce`.
+    public func write(
+        _ write: StoreWrite, announcing facts: RoutingFacts, event: @escaping @Sendable (StoreWriteResult) -> GatewayEvent?
+    ) async throws -> StoreWriteResult? {
+        let keys = outbox.routingKeys(for: router.actions(for: facts), type: facts.type)
+        guard !keys.isEmpty else { return try await store.write([write]).first }
+        let results = try await store.write([write], outbox: [OutboxEntry(.resultOf(write: 0, make: event), routingKeys: keys)])
+        outbox.onEnqueued()
+        return results.first
     }
 
     /// Events accepted but not processed yet.
@@ -119,14 +135,26 @@ public final class IngestPipeline: Sendable {
 
     /// An event on its way: what to write and what to do after the commit.
     private enum Pending {
-        case stored(resultIndex: Int, actions: [RouteAction])
+        case stored(resultIndex: Int, actions: [RouteAction], eventId: UUID)
         case direct(GatewayEvent, actions: [RouteAction])
     }
 
     private func process(_ items: [Item]) async throws {
         var writes: [StoreWrite] = []
         var pending: [Pending] = []
+        var outboxEntries: [OutboxEntry] = []
         let now = Date()
+        /// The store event of the write just appended, fanned out after the commit and (when a
+        /// route publishes it) put in the outbox in the same transaction, under one id.
+        func storedEvent(type: EventType, actions: [RouteAction]) {
+            let index = writes.count - 1
+            let id = UUID()
+            pending.append(.stored(resultIndex: index, actions: actions, eventId: id))
+            let keys = outbox.routingKeys(for: actions, type: type)
+            if !keys.isEmpty {
+                outboxEntries.append(OutboxEntry(.resultOf(write: index) { Self.event(for: $0, id: id, now: now) }, routingKeys: keys))
+            }
+        }
         for item in items {
             switch item.event {
             case .accountStatus(let update):
@@ -139,7 +167,7 @@ public final class IngestPipeline: Sendable {
                 writes.append(.upsertAccount(account))
                 let type = Self.eventType(for: account.status)
                 let actions = router.actions(for: RoutingFacts(type: type, channel: item.channel, accountId: account.id))
-                pending.append(.stored(resultIndex: writes.count - 1, actions: actions.filter { $0 != .store }))
+                storedEvent(type: type, actions: actions.filter { $0 != .store })
             case .message(let incoming):
                 guard let account = try await accounts.account(incoming.accountId, channel: item.channel) else {
                     rejected.increment()
@@ -155,10 +183,12 @@ public final class IngestPipeline: Sendable {
                 let actions = router.actions(for: facts)
                 if actions.contains(.store) {
                     writes.append(.insertMessage(message, chat: ChatInfo(kind: incoming.chatKind ?? .user, title: incoming.chatTitle)))
-                    pending.append(.stored(resultIndex: writes.count - 1, actions: actions.filter { $0 != .store }))
+                    storedEvent(type: type, actions: actions.filter { $0 != .store })
                 } else if !actions.isEmpty {
                     let event = GatewayEvent(type: type, organizationId: account.organizationId, data: .message(message))
                     pending.append(.direct(event, actions: actions))
+                    let keys = outbox.routingKeys(for: actions, type: type)
+                    if !keys.isEmpty { outboxEntries.append(OutboxEntry(.event(event), routingKeys: keys)) }
                 }
             case .messageStatus(let update):
                 guard let account = try await accounts.account(update.accountId, channel: item.channel) else {
@@ -169,11 +199,17 @@ public final class IngestPipeline: Sendable {
                     type: .messageStatus, channel: item.channel, accountId: account.id, chatId: update.chatId))
                 if actions.contains(.store) {
                     writes.append(.updateStatus(update))
-                    pending.append(.stored(resultIndex: writes.count - 1, actions: actions.filter { $0 != .store }))
+                    storedEvent(type: .messageStatus, actions: actions.filter { $0 != .store })
                 }
             }
         }
-        let results = writes.isEmpty ? [] : try await store.write(writes)
+        let results: [StoreWriteResult]
+        if !outboxEntries.isEmpty {
+            results = try await store.write(writes, outbox: outboxEntries)
+            outbox.onEnqueued()
+        } else {
+            results = writes.isEmpty ? [] : try await store.write(writes)
+        }
         if !writes.isEmpty { batches.increment() }
         var stored = 0
         var duplicated = 0
@@ -182,13 +218,13 @@ public final class IngestPipeline: Sendable {
             switch entry {
             case .direct(let event, let actions):
                 deliveries.append((event, actions))
-            case .stored(let index, let actions):
+            case .stored(let index, let actions, let id):
                 switch results[index] {
                 case .inserted: stored += 1
                 case .duplicate: duplicated += 1
                 default: break
                 }
-                guard !actions.isEmpty, let event = Self.event(for: results[index], now: now) else { continue }
+                guard !actions.isEmpty, let event = Self.event(for: results[index], id: id, now: now) else { continue }
                 deliveries.append((event, actions))
             }
         }
@@ -216,17 +252,17 @@ public final class IngestPipeline: Sendable {
         }
     }
 
-    static func event(for result: StoreWriteResult, now: Date) -> GatewayEvent? {
+    static func event(for result: StoreWriteResult, id: UUID = UUID(), now: Date) -> GatewayEvent? {
         switch result {
         case .inserted(let message):
             GatewayEvent(
-                type: message.direction == .inbound ? .messageReceived : .messageSent,
+                id: id, type: message.direction == .inbound ? .messageReceived : .messageSent,
                 organizationId: message.organizationId, data: .message(message), timestamp: now)
         case .statusChanged(let change, let organizationId):
-            GatewayEvent(type: .messageStatus, organizationId: organizationId, data: .messageStatus(change), timestamp: now)
+            GatewayEvent(id: id, type: .messageStatus, organizationId: organizationId, data: .messageStatus(change), timestamp: now)
         case .account(let account):
             GatewayEvent(
-                type: eventType(for: account.status), organizationId: account.organizationId, data: .account(account),
+                id: id, type: eventType(for: account.status), organizationId: account.organizationId, data: .account(account),
                 timestamp: now)
         case .duplicate, .unchanged, .existing, .updated, .markedRead, .deleted:
             nil

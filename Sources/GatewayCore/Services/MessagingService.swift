@@ -46,16 +46,13 @@ struct MessagingService: Sendable {
         let request = SendRequest(accountId: account.id, chatId: body.channelId, text: body.content, replyTo: body.replyTo, idempotencyKey: key)
         do {
             let result = try await plugins.invoke(platform: account.platform, op: "send", request, as: SendResult.self)
-            let sent = try await complete(pending.id, externalId: result.externalId, status: .sent, error: nil,
-                                          sentAt: Date(timeIntervalSince1970: result.date))
-            announce(.messageSent, .message(sent), sent, direction: .outbound)
+            let (sent, event) = try await complete(pending, externalId: result.externalId, status: .sent, error: nil,
+                                                   sentAt: Date(timeIntervalSince1970: result.date))
+            pipeline.announce(event, facts: Self.facts(of: event, sent))
             return (sent, true)
         } catch let error as ChannelError {
-            let failed = try await complete(pending.id, externalId: nil, status: .failed, error: "\(error.code): \(error.message)", sentAt: nil)
-            let change = MessageStatusChange(
-                messageId: failed.id, channel: failed.channel, accountId: failed.accountId, chatId: failed.chatId,
-                externalId: nil, status: .failed, error: failed.error)
-            announce(.messageStatus, .messageStatus(change), failed, direction: nil)
+            let (failed, event) = try await complete(pending, externalId: nil, status: .failed, error: "\(error.code): \(error.message)", sentAt: nil)
+            pipeline.announce(event, facts: Self.facts(of: event, failed))
             var apiError = APIError.channel(error)
             var details = apiError.details?.objectValue ?? [:]
             if let message = try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder.gateway().encode(failed)) {
@@ -66,20 +63,48 @@ struct MessagingService: Sendable {
         }
     }
 
-    private func complete(_ id: UUID, externalId: String?, status: MessageStatus, error: String?, sentAt: Date?) async throws -> Message {
-        guard case .updated(let message) = try await store.write([
-            .completeSend(messageId: id, externalId: externalId, status: status, error: error, sentAt: sentAt)
-        ]).first else {
-            throw APIError(.conflict, "conflict", "the message \(id) disappeared while it was sent")
+    /// Records how the send ended and, in the same transaction, puts the event announcing it
+    /// (MESSAGE_SENT, or MESSAGE_STATUS `failed`) in the RabbitMQ outbox when a route publishes it.
+    private func complete(_ pending: Message, externalId: String?, status: MessageStatus, error: String?, sentAt: Date?)
+        async throws -> (Message, GatewayEvent)
+    {
+        let type: EventType = status == .failed ? .messageStatus : .messageSent
+        let id = UUID()
+        let now = Date()
+        var expected = pending
+        expected.status = status
+        let result = try await pipeline.write(
+            .completeSend(messageId: pending.id, externalId: externalId, status: status, error: error, sentAt: sentAt),
+            announcing: Self.facts(type, expected)
+        ) { result in
+            guard case .updated(let message) = result else { return nil }
+            return Self.event(type, message, id: id, timestamp: now)
         }
-        return message
+        guard case .updated(let message) = result else {
+            throw APIError(.conflict, "conflict", "the message \(pending.id) disappeared while it was sent")
+        }
+        return (message, Self.event(type, message, id: id, timestamp: now))
     }
 
-    private func announce(_ type: EventType, _ data: EventData, _ message: Message, direction: Direction?) {
-        let event = GatewayEvent(type: type, organizationId: message.organizationId, data: data)
-        pipeline.announce(event, facts: RoutingFacts(
-            type: type, channel: message.channel, accountId: message.accountId, direction: direction, chatId: message.chatId,
-            text: message.content.text))
+    /// MESSAGE_SENT with the message, or MESSAGE_STATUS with its (failed) status change.
+    static func event(_ type: EventType, _ message: Message, id: UUID, timestamp: Date) -> GatewayEvent {
+        let data: EventData
+        if type == .messageStatus {
+            data = .messageStatus(MessageStatusChange(
+                messageId: message.id, channel: message.channel, accountId: message.accountId, chatId: message.chatId,
+                externalId: nil, status: message.status, error: message.error))
+        } else {
+            data = .message(message)
+        }
+        return GatewayEvent(id: id, type: type, organizationId: message.organizationId, data: data, timestamp: timestamp)
+    }
+
+    static func facts(of event: GatewayEvent, _ message: Message) -> RoutingFacts { facts(event.type, message) }
+
+    static func facts(_ type: EventType, _ message: Message) -> RoutingFacts {
+        RoutingFacts(
+            type: type, channel: message.channel, accountId: message.accountId,
+            direction: type == .messageSent ? .outbound : nil, chatId: message.chatId, text: message.content.text)
     }
 
     func message(_ id: String, for caller: Principal) async throws -> Message {
@@ -103,6 +128,7 @@ struct MessagingService: Sendable {
             else { continue }
             let plugins = self.plugins
             Task {
+                if let relay, await relay(account) { return }
                 _ = try? await plugins.invoke(
                     platform: account.platform, op: "mark_read", MarkReadRequest(accountId: accountId, chatId: chatId), as: JSONValue.self)
             }
@@ -110,4 +136,3 @@ struct MessagingService: Sendable {
         return counts.values.reduce(0, +)
     }
 }
-                if let relay, await relay(account) { return }

@@ -59,8 +59,9 @@ public struct StoreStats: Sendable, Codable, Equatable {
 }
 
 /// Persistence of the gateway. The embedded SQLite store implements it; the PostgreSQL store
-/// will too, so it speaks in batches and plain values, never in SQLite-only terms.
-public protocol GatewayStore: Sendable {
+/// will too, so it speaks in batches and plain values, never in SQLite-only terms. The outbox of
+/// events bound for RabbitMQ is part of it (EventOutbox.swift).
+public protocol GatewayStore: EventOutboxStore {
     /// Create or upgrade the schema; idempotent.
     func migrate() async throws
     /// Apply the writes in one transaction; results are in the same order.

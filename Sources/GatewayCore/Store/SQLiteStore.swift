@@ -83,7 +83,7 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
 
     /// Hands the work to the writer queue and suspends until it is done: a transaction of
     /// thousands of rows never blocks one of the (few) cooperative threads.
-    private func onWriter<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func onWriter<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             writerQueue.async { continuation.resume(with: Result { try body() }) }
         }
