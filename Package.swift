@@ -46,10 +46,13 @@ let package = Package(
         // System hiredis (libhiredis-dev): the hub's Redis adapter (cluster mode).
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
                        providers: [.apt(["libhiredis-dev"])]),
+        // System librabbitmq (librabbitmq-dev): publishing the event outbox to RabbitMQ.
+        .systemLibrary(name: "CRabbitMQ", path: "Sources/CRabbitMQ", pkgConfig: "librabbitmq",
+                       providers: [.apt(["librabbitmq-dev"])]),
         .target(name: "GatewayModel"),
         .target(name: "ChannelKit", dependencies: ["GatewayABI", "GatewayModel"]),
         .target(name: "GatewayCore", dependencies: [
-            "GatewayABI", "GatewayModel", "CSQLite", "CQRencode", "CHiredis",
+            "GatewayABI", "GatewayModel", "CSQLite", "CQRencode", "CHiredis", "CRabbitMQ",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),

@@ -27,6 +27,8 @@ public final class Gateway: Sendable {
     let forwarder: RequestForwarder?
     /// Cluster mode (`hub.redis.url`): the hub's Redis backplane.
     private let hubBackplane: (any HubBackplane)?
+    /// `bus.rabbitmq.url`: publishes the store's event outbox to RabbitMQ.
+    public let rabbitmq: RabbitMQPublisher?
     private let hubTasks = Mutex<[Task<Void, Never>]>([])
     private let statsCache = Mutex<(StoreStats, ContinuousClock.Instant)?>(nil)
     let logger: Logger
@@ -37,14 +39,25 @@ public final class Gateway: Sendable {
     public init(config: GatewayConfig, pluginDirectory: String? = nil, logger: Logger) async throws {
         self.config = config
         self.logger = logger
+        let rabbitmqURL = try config.bus.rabbitmqURL.map { text in
+            do { return try RabbitMQURL(parsing: text) } catch { throw GatewayStartupError("bus.rabbitmq.url: \(error)") }
+        }
         let sqlite: any GatewayStore & PluginStateStore = try await Self.openStore(config.storage.backend, logger: logger)
         store = sqlite
         bus = EventBus()
         accounts = AccountDirectory(store: sqlite)
         webhooks = WebhookDispatcher(client: .shared, store: sqlite, config: config.webhooks, logger: logger)
+        let rabbitmq = rabbitmqURL.map {
+            RabbitMQPublisher(url: $0, exchange: config.bus.rabbitmqExchange, store: sqlite, logger: logger)
+        }
+        self.rabbitmq = rabbitmq
+        if rabbitmq != nil, !config.routes.contains(where: { $0.actions.contains { if case .publish = $0 { true } else { false } } }) {
+            logger.warning("bus.rabbitmq.url is set but no route has a publish action: nothing will reach RabbitMQ (add `publish: events` to a route's `to`)")
+        }
         pipeline = IngestPipeline(
             store: sqlite, accounts: accounts, router: EventRouter(routes: config.routes),
-            fanOut: BusFanOut(bus: bus, webhooks: webhooks), logger: logger, batchSize: config.storage.batchSize)
+            fanOut: BusFanOut(bus: bus, webhooks: webhooks), logger: logger, batchSize: config.storage.batchSize,
+            outbox: OutboxRouting(enabled: rabbitmq != nil, onEnqueued: { rabbitmq?.wake() }))
         if let url = config.auth.remoteURL {
             authenticator = RemoteAuthenticator(url: url, cacheSeconds: config.auth.remoteCacheSeconds, client: .shared)
         } else {
@@ -65,6 +78,7 @@ public final class Gateway: Sendable {
         let stateStore: any PluginStateStore = config.storage.stateKey.map {
             EncryptedPluginStateStore(base: sqlite, key: EncryptedPluginStateStore.key(from: $0))
         } ?? sqlite
+        let clusterStore = config.hub.redisURL == nil ? nil : sqlite as? PostgresStore
         plugins = PluginHost(
             pluginDirectory: pluginDirectory ?? PluginHost.defaultPluginDirectory, stateStore: stateStore,
             pipeline: pipeline, logger: logger, requestTimeout: .seconds(config.api.channelTimeoutSeconds),
@@ -88,7 +102,6 @@ public final class Gateway: Sendable {
     {
         switch backend {
         case .sqlite(let path):
-        let clusterStore = config.hub.redisURL == nil ? nil : sqlite as? PostgresStore
             let store = try SQLiteStore(path: path)
             try await store.migrate()
             return store
@@ -137,13 +150,16 @@ public final class Gateway: Sendable {
         }
         let plugins = self.plugins.pluginStatuses
         let cluster = await hubBackplane?.health()
+        let rabbitmqHealth = await rabbitmq?.health()
         let degraded = storeHealth.status != "ok" || plugins.contains { $0.state == .refused } || cluster.map { $0.redis != "connected" } ?? false
+            || rabbitmqHealth.map { $0.status != "connected" } ?? false
         let connections = hub.connectionCounts
         return HealthReport(
             status: degraded ? "degraded" : "ok", version: Self.version, uptimeSeconds: Date().timeIntervalSince(startedAt),
             plugins: plugins, store: storeHealth,
             pipeline: .init(backlog: pipeline.backlog, droppedBusEvents: bus.droppedCount),
-            hub: .init(connections: connections.total, connectionsPerOrganization: connections.perOrganization, cluster: cluster))
+            hub: .init(connections: connections.total, connectionsPerOrganization: connections.perOrganization, cluster: cluster),
+            rabbitmq: rabbitmqHealth)
     }
 
     /// Store counts for /health, at most a second old: counting a large table on every probe of
@@ -168,20 +184,26 @@ public final class Gateway: Sendable {
         guard first else { return }
         let hub = self.hub
         hubBackplane?.start(sink: hub)
+        rabbitmq?.start()
         let events = bus.subscribe(topics: [EventBus.hubTopic])
         hubTasks.withLock { tasks in
             tasks = [Task { await hub.run(events: events) }, Task { await hub.runHeartbeats() }]
         }
         await plugins.load(config.plugins)
+        await ownership.start()
     }
 
     /// Closes plugins (their outstanding replies delivered), drains the pipeline into the store,
     /// and closes the store.
     public func stop() async {
+        // Accounts are released (and their leases deleted) first: other instances take over now.
+        await ownership.stop()
+        await forwarder?.shutdown()
         logger.info("shutting down: closing plugins")
         await plugins.closeAll()
         pipeline.finish()
         await ingestTask.withLock { $0 }?.value
+        await rabbitmq?.stop()
         await store.close()
         bus.finish()
         for task in hubTasks.withLock({ $0 }) {
@@ -190,15 +212,11 @@ public final class Gateway: Sendable {
         }
         await hubBackplane?.stop()
         logger.info("store flushed; bye")
-        await ownership.start()
     }
 
     /// Runs until graceful shutdown (SIGTERM/SIGINT through ServiceLifecycle).
     public func run() async {
         await start()
-        // Accounts are released (and their leases deleted) first: other instances take over now.
-        await ownership.stop()
-        await forwarder?.shutdown()
         try? await gracefulShutdown()
         await stop()
     }

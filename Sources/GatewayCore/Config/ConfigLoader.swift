@@ -59,8 +59,11 @@ public enum ConfigLoader {
         if let node = top["storage"] { readStorage(node, into: &config.storage, reader) }
         if let node = top["hub"] { readHub(node, into: &config.hub, reader) }
         if let node = top["bus"], let bus = reader.mapping(node, at: "bus", allowed: ["rabbitmq"]) {
-            if let rabbit = bus["rabbitmq"], let entries = reader.mapping(rabbit, at: "bus.rabbitmq", allowed: ["url"]) {
+            if let rabbit = bus["rabbitmq"], let entries = reader.mapping(rabbit, at: "bus.rabbitmq", allowed: ["url", "exchange"]) {
                 config.bus.rabbitmqURL = reader.optionalString(entries["url"], at: "bus.rabbitmq.url")
+                if let exchange = reader.optionalString(entries["exchange"], at: "bus.rabbitmq.exchange") {
+                    config.bus.rabbitmqExchange = exchange
+                }
             }
         }
         if let node = top["plugins"] { config.plugins = readPlugins(node, reader) }
@@ -90,10 +93,10 @@ public enum ConfigLoader {
                 config.webhooks.timeoutMilliseconds = timeout
             }
         }
+        if let node = top["cluster"] { readCluster(node, into: &config.cluster, reader) }
         if let node = top["routes"] { config.routes = RouteParser(reader: reader).routes(node) }
         if let node = top["metrics"], let metrics = reader.mapping(node, at: "metrics", allowed: ["public"]) {
             if let value = metrics["public"], let flag = reader.bool(value, at: "metrics.public") {
-        if let node = top["cluster"] { readCluster(node, into: &config.cluster, reader) }
                 config.metrics.isPublic = flag
             }
         }

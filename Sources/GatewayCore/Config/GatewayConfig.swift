@@ -91,7 +91,11 @@ public struct HubConfig: Sendable {
 }
 
 public struct BusConfig: Sendable {
+    /// RabbitMQ for downstream consumers (`amqp://user:password@host:port/vhost`): events that
+    /// routes `publish` go through the store's outbox to a durable topic exchange.
     public var rabbitmqURL: String?
+    /// The topic exchange events are published to (declared durable at connect).
+    public var rabbitmqExchange = "channel-gateway.events"
 }
 
 public struct PluginConfig: Sendable {

@@ -10,6 +10,8 @@ public struct HealthReport: ResponseEncodable, Codable, Sendable {
     public var store: StoreHealth
     public var pipeline: PipelineHealth
     public var hub: HubHealth
+    /// `bus.rabbitmq.url`: the broker connection, the outbox backlog and publish counters.
+    public var rabbitmq: RabbitMQHealth? = nil
 
     public struct HubHealth: Codable, Sendable {
         /// Engine.IO sessions open now.
