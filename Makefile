@@ -18,7 +18,8 @@ run: build
 # MTProto package's), the suites that drive a live gateway with independent clients (requests,
 # python-socketio, schemathesis) — the REST suite a second time on PostgreSQL (a throwaway
 # server from Debian's packages, see Tests/support/postgres_server.py) —, the hub in cluster mode (three
-# gateways sharing a redis-server, Tests/hub_cluster), Telethon against the fake Telegram data center
+# gateways sharing a redis-server, Tests/hub_cluster), RabbitMQ publishing (a throwaway rabbitmq-server
+# and a pika consumer, Tests/rabbitmq), Telethon against the fake Telegram data center
 # (plugins/telegram's fake-dc), the operator console in headless Chromium, and a minute of
 # libFuzzer on the MTProto decoders.
 test: bootstrap
@@ -30,6 +31,7 @@ test: bootstrap
 	$(SWIFT) test --skip-build --package-path plugins/email
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api Tests/hub -q
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/hub_cluster -q
+	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/rabbitmq -q
 	GATEWAY_TEST_STORE=postgres GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/api -q
 	FAKE_DC_BIN=$$($(SWIFT) build --package-path plugins/telegram --show-bin-path)/fake-dc python3 -m pytest Tests/telegram -q
 	GATEWAY_BIN=$$($(SWIFT) build --show-bin-path)/gateway python3 -m pytest Tests/email -q

@@ -15,6 +15,7 @@ packages=(
   sqlite3          # inspecting the store by hand
   libqrencode-dev  # QR codes for Telegram QR login in the console
   redis-server libhiredis-dev   # the hub's Redis adapter (cluster mode) and its tests
+  rabbitmq-server librabbitmq-dev   # RabbitMQ publishing of events (librabbitmq) and its tests' broker
   chromium chromium-driver   # the console's browser tests (Tests/console)
   tesseract-ocr tesseract-ocr-eng zbar-tools fonts-dejavu-core   # reading their screenshots back
 )
