@@ -8,6 +8,7 @@ import re
 import signal
 from pathlib import Path
 
+from bus_consumer import EXCHANGE, PUBLISH_EVERYTHING
 from hub_harness import GatewayProcess
 from polling import eventually
 
@@ -31,7 +32,7 @@ class Cluster:
         self.database = database
 
     @classmethod
-    def start(cls, work: Path, binary: Path, postgres, redis, extra_plugins: list[dict]) -> "Cluster":
+    def start(cls, work: Path, binary: Path, postgres, redis, rabbitmq_url: str, extra_plugins: list[dict]) -> "Cluster":
         url = postgres.create_database("scale")
         database = url.rsplit("/", 1)[1].split("?", 1)[0]
         gateways: list[GatewayProcess] = []
@@ -41,6 +42,9 @@ class Cluster:
                 gateway.config["storage"] = {"postgres": {"url": url}, "state_key": STATE_KEY}
                 gateway.config["cluster"] = {"instance_id": name, "lease_seconds": LEASE_SECONDS}
                 gateway.config["plugins"] = gateway.config["plugins"] + extra_plugins
+                # Every event also goes to RabbitMQ through the shared store's outbox.
+                gateway.config["bus"] = {"rabbitmq": {"url": rabbitmq_url, "exchange": EXCHANGE}}
+                gateway.config["routes"] = PUBLISH_EVERYTHING
                 gateways.append(gateway.start())
         except BaseException:
             for gateway in gateways:

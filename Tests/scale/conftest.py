@@ -1,8 +1,10 @@
-"""Fixtures of the scale-out suite: one PostgreSQL server and one redis-server from Debian's
-packages for the session, and per test a cluster of three gateway processes (A, B, C) on
-loopback sharing a fresh database and the Redis hub — cluster mode: account leases of
-LEASE_SECONDS, renewed every third of that. The instances are named A, B and C in the lease
-table (`cluster.instance_id`), so a lease row says which process drives an account.
+"""Fixtures of the scale-out suite: one PostgreSQL server, one redis-server and one
+rabbitmq-server from Debian's packages for the session, and per test a cluster of three gateway
+processes (A, B, C) on loopback sharing a fresh database, the Redis hub and the broker — cluster
+mode: account leases of LEASE_SECONDS, renewed every third of that; every event is published to
+RabbitMQ, where a pika consumer with a queue of its own collects them. The instances are named
+A, B and C in the lease table (`cluster.instance_id`), so a lease row says which process drives
+an account.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ sys.path.insert(0, str(_TESTS / "telegram"))
 
 from hub_harness import GatewayProcess, HubClient, gateway_binary  # noqa: E402
 from postgres_server import server as postgres_server  # noqa: E402
+from rabbitmq_server import RabbitMQServer  # noqa: E402
 from redis_process import RedisProcess  # noqa: E402
+
+from bus_consumer import BusConsumer  # noqa: E402
 
 from cluster import Cluster  # noqa: E402
 
@@ -72,13 +77,28 @@ def redis(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    server = RabbitMQServer(tmp_path_factory.mktemp("rabbitmq")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def make_cluster(tmp_path, gateway_bin, postgres, redis):
+def bus(broker):
+    """A pika consumer bound to every event, made before the cluster publishes anything."""
+    consumer = BusConsumer(broker.url)
+    yield consumer
+    consumer.close()
+
+
+@pytest.fixture
+def make_cluster(tmp_path, gateway_bin, postgres, redis, broker, bus):
     """`make_cluster(extra_plugins=[...])`: A, B and C on a fresh database; stopped after the test."""
     made: list[Cluster] = []
 
     def make(extra_plugins: list[dict] | None = None) -> Cluster:
-        cluster = Cluster.start(tmp_path, gateway_bin, postgres, redis, extra_plugins or [])
+        cluster = Cluster.start(tmp_path, gateway_bin, postgres, redis, broker.url, extra_plugins or [])
         made.append(cluster)
         return cluster
 

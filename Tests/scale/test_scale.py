@@ -8,6 +8,10 @@ hub (conftest.py, cluster.py), with account leases of LEASE_SECONDS.
 3. A Telegram account (fake DC) logged in through the cluster keeps receiving while its owner is
    SIGKILLed mid-stream: another instance resumes the saved session and every message the fake
    DC delivered is stored exactly once (counted by external id), none missing.
+
+Every event is also published to RabbitMQ (the store's outbox, drained by whichever instance
+holds the publisher's lock); a pika consumer checks each test's events arrived at least once,
+with the event id as message_id — including those that entered the instance that was killed.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ def drives_locally(principal: Principal, account_id: str) -> bool:
     return response.status_code == 200
 
 
-def test_socket_on_c_receives_a_message_that_entered_through_a(make_cluster, hub_client):
+def test_socket_on_c_receives_a_message_that_entered_through_a(make_cluster, hub_client, bus):
     cluster = make_cluster()
     a, b, c = cluster.gateways
     org = unique("org")
@@ -61,9 +65,12 @@ def test_socket_on_c_receives_a_message_that_entered_through_a(make_cluster, hub
     echo = on_c.wait_for(event_with_text("echo: hello from A"), what="the echo (MESSAGE_RECEIVED) on C")[0]
     assert sent["type"] == "MESSAGE_SENT" and echo["type"] == "MESSAGE_RECEIVED", (sent, echo)
     assert sent["organizationId"] == org == echo["organizationId"], (sent, echo)
+    # The same events on RabbitMQ, with the ids the hub showed.
+    bus.wait_for(lambda got: {sent["id"], echo["id"]} <= {d["message_id"] for d in got}, what="both events")
+    bus.assert_ids()
 
 
-def test_loopback_account_one_owner_forwarding_and_takeover(make_cluster):
+def test_loopback_account_one_owner_forwarding_and_takeover(make_cluster, bus):
     cluster = make_cluster()
     org = unique("org")
     via = {g.name: Principal(g, org) for g in cluster.gateways}
@@ -76,6 +83,7 @@ def test_loopback_account_one_owner_forwarding_and_takeover(make_cluster):
 
     # Sends through every instance work; B's and C's are answered by A.
     texts: dict[str, str] = {}
+    message_ids: set[str] = set()
     for name in ("A", "B", "C", "B", "C"):
         key = uuid.uuid4().hex
         text = f"before {name} {key[:6]}"
@@ -83,6 +91,7 @@ def test_loopback_account_one_owner_forwarding_and_takeover(make_cluster):
         assert response.json()["status"] == "sent", response.text
         assert response.headers.get(HOP) == (None if name == "A" else "A"), (name, dict(response.headers))
         texts[key] = text
+        message_ids.add(response.json()["id"])
     dialogs = via["C"].request("GET", f"/api/bd-accounts/{account_id}/dialogs", expect=200)
     assert dialogs.headers.get(HOP) == "A" and dialogs.json()["dialogs"][0]["chatId"] == "chat-1", dialogs.text
     # The echoes come from A's plugin, asynchronously: all stored before A dies (the loopback has
@@ -116,6 +125,7 @@ def test_loopback_account_one_owner_forwarding_and_takeover(make_cluster):
         response = send(via[name], account_id, text, key, expect=201)
         assert response.headers.get(HOP) == (None if name == new_owner.name else new_owner.name), dict(response.headers)
         texts[key] = text
+        message_ids.add(response.json()["id"])
     first_key = next(iter(texts))
     again = send(via[sorted(survivors)[0]], account_id, texts[first_key], first_key, expect=200)
     assert again.json()["content"] == texts[first_key]
@@ -129,6 +139,13 @@ def test_loopback_account_one_owner_forwarding_and_takeover(make_cluster):
     assert set(found) == {f"echo-out-{key}" for key in texts}, found
     assert all(count == 1 for count in found.values()), found
 
+    # RabbitMQ got every send and every echo at least once — A's too, though A died.
+    def published(got):
+        sent = {d["event"]["data"]["id"] for d in got if d["type"] == "MESSAGE_SENT"}
+        return message_ids <= sent and set(found) <= bus.received_external_ids(account_id)
+    bus.wait_for(published, what="every MESSAGE_SENT and echo")
+    bus.assert_ids()
+
 
 @pytest.fixture
 def world(tmp_path, fake_dc_bin):
@@ -138,7 +155,7 @@ def world(tmp_path, fake_dc_bin):
     dc.stop()
 
 
-def test_telegram_session_moves_on_when_its_owner_is_killed_mid_stream(make_cluster, world, gateway_bin):
+def test_telegram_session_moves_on_when_its_owner_is_killed_mid_stream(make_cluster, world, gateway_bin, bus):
     from test_gateway_e2e import Api, gateway_config, new_phone  # noqa: PLC0415
 
     plugin = gateway_config(gateway_bin.parent, gateway_bin, world)["plugins"][0]
@@ -190,6 +207,9 @@ def test_telegram_session_moves_on_when_its_owner_is_killed_mid_stream(make_clus
     found = stored()
     assert set(found) == sent_ids, sorted(set(found) ^ sent_ids)
     assert all(value == 1 for value in found.values()), {k: v for k, v in found.items() if v != 1}
+    bus.wait_for(lambda _: sent_ids <= bus.received_external_ids(account_id), timeout=30,
+                 what=f"all {count} MESSAGE_RECEIVED events")
+    bus.assert_ids()
 
     # The new owner drives the session: a send through the third instance goes out once.
     other = next(name for name in ("B", "C") if name != new_owner.name)
