@@ -217,3 +217,26 @@ def test_telegram_session_moves_on_when_its_owner_is_killed_mid_stream(make_clus
     sent = api[other].send(account_id, str(bob), "after the takeover", key)
     assert sent["status"] == "sent", sent
     assert [m["text"] for m in world.messages(bob)].count("after the takeover") == 1
+
+
+def test_graceful_stop_hands_accounts_over_at_once(make_cluster):
+    """SIGTERM: the owner releases its accounts in their plugins and deletes its leases, so a
+    survivor takes them at its next scan (one renew interval), and the accounts stay connected."""
+    cluster = make_cluster()
+    org = unique("org")
+    via = {g.name: Principal(g, org) for g in cluster.gateways}
+    accounts = [via["B"].connect_account()["id"] for _ in range(3)]
+    assert {cluster.owner(a).name for a in accounts} == {"B"}
+    stopped_at = time.monotonic()
+    cluster.by_name("B").stop()
+    took = 0.0
+    for account_id in accounts:
+        cluster.owner(account_id, other_than="B", timeout=RENEW_SECONDS + TAKEOVER_SLACK + 5)
+        took = time.monotonic() - stopped_at
+    print(f"\nhandover after SIGTERM: {took:.2f} s for {len(accounts)} accounts")
+    assert took <= RENEW_SECONDS + TAKEOVER_SLACK + 1, f"took {took:.2f} s"  # the stop itself takes up to ~1 s
+    for account_id in accounts:
+        status = via["A"].request("GET", f"/api/bd-accounts/{account_id}/status", expect=200).json()
+        assert status["status"] == "connected", status
+        key = uuid.uuid4().hex
+        assert send(via["A"], account_id, f"after handover {key[:6]}", key, expect=201).json()["status"] == "sent"
