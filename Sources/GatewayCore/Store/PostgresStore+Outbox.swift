@@ -76,15 +76,29 @@ extension PostgresStore {
     }
 
     public func drainOutbox(limit: Int, publish: @Sendable ([OutboxRow]) async throws -> [Int64]) async throws -> Int? {
-        try await withTransaction { [logger] connection in
-            let held = try await connection.rows("SELECT pg_try_advisory_xact_lock(?)", [.int(Self.outboxLockKey)], logger: logger)
-                .first?.bool(0) ?? false
-            guard held else { return nil }
-            let rows = try await outboxRows(limit: limit, on: connection)
-            guard !rows.isEmpty else { return 0 }
-            let done = try await publish(rows)
-            if !done.isEmpty { try await deleteOutboxRows(sequences: done, on: connection) }
-            return rows.count
+        // The publisher's own error (the broker's) comes out as itself, not as a store error.
+        let publishError = PublishError()
+        do {
+            return try await withTransaction { [logger] connection in
+                let held = try await connection.rows("SELECT pg_try_advisory_xact_lock(?)", [.int(Self.outboxLockKey)], logger: logger)
+                    .first?.bool(0) ?? false
+                guard held else { return nil }
+                let rows = try await outboxRows(limit: limit, on: connection)
+                guard !rows.isEmpty else { return 0 }
+                let done: [Int64]
+                do { done = try await publish(rows) } catch {
+                    publishError.error = error
+                    throw error
+                }
+                if !done.isEmpty { try await deleteOutboxRows(sequences: done, on: connection) }
+                return rows.count
+            }
+        } catch {
+            throw publishError.error ?? error
         }
+    }
+
+    private final class PublishError: @unchecked Sendable {
+        var error: (any Error)?
     }
 }
