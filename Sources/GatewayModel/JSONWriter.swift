@@ -124,6 +124,34 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    /// A JSON string from UTF-8 bytes (e.g. a database column), exactly as `string(String(decoding:))`
+    /// would write it: ASCII is copied or escaped here; anything else goes through String, which
+    /// repairs invalid sequences.
+    public mutating func string(utf8 text: UnsafeBufferPointer<UInt8>) {
+        var ascii = true
+        for byte in text where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        guard ascii else { return string(String(decoding: text, as: UTF8.self)) }
+        bytes.append(UInt8(ascii: "\""))
+        var clean = true
+        for byte in text where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            clean = false
+            break
+        }
+        if clean { bytes.append(contentsOf: text) } else { escape(text) }
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// A string field from UTF-8 bytes; nil is left out.
+    public mutating func field(_ name: StaticString, utf8 value: UnsafeBufferPointer<UInt8>?) {
+        guard let value else { return }
+        key(name)
+        string(utf8: value)
+    }
+
     public mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)

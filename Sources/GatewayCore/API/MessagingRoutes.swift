@@ -46,8 +46,8 @@ struct MessagingRoutes {
             filter.from = try query.date("from")
             filter.to = try query.date("to")
             filter.search = query.string("search") ?? query.string("q")
-            let page = try await store.messages(filter)
-            return Self.listing("messages", page, limit: filter.limit, paging: filter.paging) { $0.write($1) }
+            let page = try await store.encodedMessages(filter)
+            return Self.listing("messages", page, limit: filter.limit, paging: filter.paging) { $0.raw($1.bytes) }
         }
         group.get("messages/:id") { _, context in
             let caller = try context.caller()
@@ -76,8 +76,8 @@ struct MessagingRoutes {
             filter.channel = query.string("channel")
             filter.accountId = query.string("bdAccountId")
             filter.unreadOnly = try query.bool("unread") ?? false
-            let page = try await store.chats(filter)
-            return Self.listing("chats", page, limit: filter.limit, paging: filter.paging) { $0.write($1) }
+            let page = try await store.encodedChats(filter)
+            return Self.listing("chats", page, limit: filter.limit, paging: filter.paging) { $0.raw($1.bytes) }
         }
         group.post("chats/:chatId/mark-all-read") { request, context in
             let caller = try context.caller()

@@ -71,6 +71,9 @@ public protocol GatewayStore: EventOutboxStore {
     func message(id: UUID, organizationId: String) async throws -> Message?
     func messages(_ query: MessageQuery) async throws -> Page<Message>
     func chats(_ query: ChatQuery) async throws -> Page<Chat>
+    /// The same pages as `messages` and `chats`, each item already written as the API's JSON.
+    func encodedMessages(_ query: MessageQuery) async throws -> Page<EncodedJSON>
+    func encodedChats(_ query: ChatQuery) async throws -> Page<EncodedJSON>
     /// Whether the organization has a chat with this id (on any account).
     func chatExists(organizationId: String, chatId: String) async throws -> Bool
     func messagingStats(organizationId: String, from: Date, to: Date) async throws -> MessagingStats
@@ -80,6 +83,27 @@ public protocol GatewayStore: EventOutboxStore {
     func stats() async throws -> StoreStats
     /// Finish pending work and release connections.
     func close() async
+}
+
+extension GatewayStore {
+    /// Listings written from the model values (a store may write its rows directly instead).
+    public func encodedMessages(_ query: MessageQuery) async throws -> Page<EncodedJSON> {
+        let page = try await messages(query)
+        return page.map { message in
+            var writer = JSONWriter(capacity: 512)
+            writer.write(message)
+            return EncodedJSON(bytes: writer.bytes)
+        }
+    }
+
+    public func encodedChats(_ query: ChatQuery) async throws -> Page<EncodedJSON> {
+        let page = try await chats(query)
+        return page.map { chat in
+            var writer = JSONWriter(capacity: 768)
+            writer.write(chat)
+            return EncodedJSON(bytes: writer.bytes)
+        }
+    }
 }
 
 /// Durable per-plugin key/value state behind the ABI's state_get/put/delete. Synchronous: the C

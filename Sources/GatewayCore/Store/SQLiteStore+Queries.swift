@@ -31,6 +31,15 @@ extension SQLiteStore {
     }
 
     public func messages(_ query: MessageQuery) async throws -> Page<Message> {
+        try messageRows(query) { Self.message(from: $0) }
+    }
+
+    public func encodedMessages(_ query: MessageQuery) async throws -> Page<EncodedJSON> {
+        try messageRows(query, Self.encodedMessage(from:))
+    }
+
+    /// The page of rows `query` selects, each made into an item by `item`.
+    private func messageRows<Item>(_ query: MessageQuery, _ item: (SQLiteStatement) -> Item) throws -> Page<Item> {
         var filter = SQLFilter("organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("channel = ?", .text(channel)) }
         if let account = query.accountId { filter.add("account_id = ?", .text(account)) }
@@ -56,10 +65,10 @@ extension SQLiteStore {
                 ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?
                 """)
             statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
-            var items: [Message] = []
+            var items: [Item] = []
             var last: (createdAt: Double, seq: Int)?
             while try statement.step(), items.count < query.limit {
-                items.append(Self.message(from: statement))
+                items.append(item(statement))
                 last = (statement.double(19) ?? 0, statement.int(0) ?? 0)
             }
             // The cursor is the last row's key, made into text once (String(Double) is not cheap).
@@ -73,6 +82,23 @@ extension SQLiteStore {
         "m." + messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm.")
 
     public func chats(_ query: ChatQuery) async throws -> Page<Chat> {
+        try chatRows(query) { statement in
+            let lastMessage = statement.string(9) == nil ? nil : Self.message(from: statement, at: 8)
+            return Chat(
+                organizationId: statement.string(2) ?? "", channel: statement.string(3) ?? "",
+                accountId: statement.string(0) ?? "", chatId: statement.string(1) ?? "",
+                kind: statement.string(4).flatMap(ChatKind.init(rawValue:)) ?? .user, title: statement.string(5),
+                unreadCount: statement.int(6) ?? 0, lastMessage: lastMessage,
+                lastActivity: statement.double(7).map(Date.init(timeIntervalSince1970:)))
+        }
+    }
+
+    public func encodedChats(_ query: ChatQuery) async throws -> Page<EncodedJSON> {
+        try chatRows(query, Self.encodedChat(from:))
+    }
+
+    /// The page of chat rows (with their last message's columns from column 8) `query` selects.
+    private func chatRows<Item>(_ query: ChatQuery, _ item: (SQLiteStatement) -> Item) throws -> Page<Item> {
         var filter = SQLFilter("c.organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("c.channel = ?", .text(channel)) }
         if let account = query.accountId { filter.add("c.account_id = ?", .text(account)) }
@@ -93,17 +119,13 @@ extension SQLiteStore {
                 ORDER BY c.last_activity DESC, c.account_id DESC, c.chat_id DESC LIMIT ? OFFSET ?
                 """)
             statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
-            var items: [Chat] = []
+            var items: [Item] = []
+            var last: (activity: Double, accountId: String, chatId: String)?
             while try statement.step(), items.count < query.limit {
-                let lastMessage = statement.string(9) == nil ? nil : Self.message(from: statement, at: 8)
-                items.append(Chat(
-                    organizationId: statement.string(2) ?? "", channel: statement.string(3) ?? "",
-                    accountId: statement.string(0) ?? "", chatId: statement.string(1) ?? "",
-                    kind: statement.string(4).flatMap(ChatKind.init(rawValue:)) ?? .user, title: statement.string(5),
-                    unreadCount: statement.int(6) ?? 0, lastMessage: lastMessage,
-                    lastActivity: statement.double(7).map(Date.init(timeIntervalSince1970:))))
+                items.append(item(statement))
+                last = (statement.double(7) ?? 0, statement.string(0) ?? "", statement.string(1) ?? "")
             }
-            let lastKey = items.last.map { [String($0.lastActivity?.timeIntervalSince1970 ?? 0), $0.accountId, $0.chatId] } ?? []
+            let lastKey = last.map { [String($0.activity), $0.accountId, $0.chatId] } ?? []
             return window.page(items, lastKey: lastKey, hasMore: try Self.stepped(statement))
         }
     }

@@ -14,6 +14,11 @@ public struct Page<Item: Sendable>: Sendable {
         self.total = total
         self.hasMore = hasMore
     }
+
+    /// The same page with each item transformed.
+    public func map<Other: Sendable>(_ transform: (Item) -> Other) -> Page<Other> {
+        Page<Other>(items: items.map(transform), nextCursor: nextCursor, total: total, hasMore: hasMore)
+    }
 }
 
 /// How to page through a listing: after a cursor, or by page number.
@@ -86,6 +91,15 @@ public struct WebhookFailure: Sendable, Codable, Equatable {
     public var attempts: Int
     public var lastError: String
     public var failedAt: Date
+}
+
+/// One listing item already written as JSON (the store's fast path for API listings).
+public struct EncodedJSON: Sendable {
+    public var bytes: [UInt8]
+
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
 }
 
 /// An opaque cursor: the sort key of the last row, base64url-encoded (RFC 4648 §5, no padding).
