@@ -72,8 +72,9 @@ public final class RabbitMQPublisher: Sendable {
     /// New outbox rows were committed.
     public func wake() { signal.signal() }
 
-    /// Ends the loop (a batch being published is finished or abandoned; unconfirmed rows stay in
-    /// the outbox for the next start) and closes the connection.
+    /// Ends the loop after publishing what the outbox holds while the broker is connected (a few
+    /// batches at most; unconfirmed rows stay in the outbox for the next start) and closes the
+    /// connection.
     public func stop() async {
         state.withLock { $0.stopped = true }
         signal.signal()
@@ -116,6 +117,13 @@ public final class RabbitMQPublisher: Sendable {
             }
             await signal.wait(timeout: min(delay, .seconds(1)))
             if !stopped { await keepAlive() }
+        }
+        // The pipeline was drained before `stop`: publish its last rows while the broker is there
+        // (a bounded number of batches; what remains waits in the outbox for the next start).
+        for _ in 0..<20 {
+            guard isConnected, let handed = try? await store.drainOutbox(limit: batchSize, publish: { rows in try await self.publish(rows) }),
+                handed > 0
+            else { break }
         }
     }
 
