@@ -105,7 +105,9 @@ def test_loopback_account_one_owner_forwarding_and_takeover(make_cluster, bus):
     # Meanwhile a call forwarded to the dead owner fails at once with the API's error shape.
     started = time.monotonic()
     response = send(via["B"], account_id, "while the owner is dead", uuid.uuid4().hex, expect=503)
-    assert time.monotonic() - started < 5, "no hang on a dead owner"
+    answered = time.monotonic() - started
+    print(f"\n503 from a dead owner after {answered:.3f} s")
+    assert answered < 2, "a refused connection to the dead owner is answered at once, not after a timeout"
     error = response.json()["error"]
     assert error["code"] == "owner_unavailable" and account_id in error["message"], error
     assert response.headers.get("Retry-After"), dict(response.headers)

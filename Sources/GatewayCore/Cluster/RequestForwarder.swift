@@ -19,14 +19,15 @@ public struct RequestForwarder: Sendable {
     let timeout: Duration
     let client: HTTPClient
 
-    /// Its own client: a connection that cannot be established fails after `connectTimeout` (the
-    /// shared client's pool would keep retrying a dead owner until the whole deadline). Shut it
-    /// down with `shutdown()`.
+    /// Its own client: a refused connection fails at once and a silent host after `connectTimeout`
+    /// (the shared client's pool keeps retrying a dead owner until the connect timeout; the
+    /// caller gets Retry-After instead). Shut it down with `shutdown()`.
     public init(instanceId: String, timeout: Duration, connectTimeout: Duration = .seconds(2)) {
         self.instanceId = instanceId
         self.timeout = timeout
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000)
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
