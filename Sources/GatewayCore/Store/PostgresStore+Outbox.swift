@@ -28,7 +28,7 @@ extension PostgresStore {
         let now = Date().timeIntervalSince1970
         while start < rows.count {
             let chunk = rows[start..<min(start + Self.messageChunk, rows.count)]
-            try await connection.rows("""
+            _ = try await connection.rows("""
                 INSERT INTO event_outbox (event_id, event_type, organization_id, routing_key, payload, created_at)
                 SELECT e, t, o, k, p, ?::double precision FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
                     AS r(e, t, o, k, p)
@@ -64,7 +64,7 @@ extension PostgresStore {
     }
 
     private func deleteOutboxRows(sequences: [Int64], on connection: PostgresConnection) async throws {
-        try await connection.rows(
+        _ = try await connection.rows(
             "DELETE FROM event_outbox WHERE seq = ANY(?::text[]::bigint[])", [.texts(sequences.map { String($0) })],
             logger: logger)
     }
