@@ -20,8 +20,9 @@ run: build
 # server from Debian's packages, see Tests/support/postgres_server.py) —, the hub in cluster mode (three
 # gateways sharing a redis-server, Tests/hub_cluster), RabbitMQ publishing (a throwaway rabbitmq-server
 # and a pika consumer, Tests/rabbitmq), Telethon against the fake Telegram data center
-# (plugins/telegram's fake-dc), the operator console in headless Chromium, and a minute of
-# libFuzzer on the MTProto decoders.
+# (plugins/telegram's fake-dc), the operator console in headless Chromium, scale-out (three gateways
+# on one PostgreSQL, Redis and RabbitMQ: account leases, forwarding, takeover; Tests/scale), and a
+# minute of libFuzzer on the MTProto decoders.
 test: bootstrap
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
