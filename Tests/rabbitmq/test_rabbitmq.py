@@ -168,3 +168,24 @@ def test_an_unreachable_broker_does_not_stop_the_start(make_gateway, tmp_path):
                         timeout=20, what="the outbox to hold the events", last=lambda: rabbit_health(gateway))
     assert health["status"] == "unreachable" and "cannot connect" in health["lastError"]
     assert requests.get(f"{gateway.base_url}/health", timeout=5).json()["status"] == "degraded"
+
+
+def test_two_gateways_on_one_postgres_database_publish_everything_once(running_broker, make_gateway, consumer):
+    """Both instances write to one outbox; one publishes at a time (the advisory lock), so every
+    event arrives and, with the broker up all along, none twice."""
+    queue = consumer()
+    url = postgres_server().create_database("rabbit2")
+    first = make_gateway("pg-a", running_broker.url, {"postgres": {"url": url}})
+    second = make_gateway("pg-b", running_broker.url, {"postgres": {"url": url}})
+    sent = {}
+    for gateway in (first, second):
+        client = client_for(gateway, unique("org"))
+        account = client.connect_loopback()
+        sent.update(send_texts(client, account, f"chat-{gateway.name}", [f"{gateway.name} {i}" for i in range(15)]))
+    wait_outbox_empty(first)
+    wait_outbox_empty(second)
+    events = queue.wait_for(covers(sent), what="the events of both instances")
+    assert len([d for d in events.values() if d["type"] == "MESSAGE_SENT"]) == 30
+    assert len(queue.deliveries) == len(events), "an event was published twice"
+    published = rabbit_health(first)["published"] + rabbit_health(second)["published"]
+    assert published == len(events)
