@@ -22,7 +22,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from gateway_process import free_port
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (standalone: this module imports nothing of the test suites)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 STARTUP_TIMEOUT = 90
