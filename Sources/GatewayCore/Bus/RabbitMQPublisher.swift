@@ -26,6 +26,9 @@ public final class RabbitMQPublisher: Sendable {
     private let signal = WakeSignal()
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, Never>?>(nil)
+    /// The backlog for /health, at most a second old (load balancers probe often; a long outage
+    /// makes the outbox large).
+    private let backlogCache = Mutex<(Int, ContinuousClock.Instant)?>(nil)
     private let publishedCounter = Counter(label: "gateway_rabbitmq_published_total")
     private let failureCounter = Counter(label: "gateway_rabbitmq_publish_failures_total")
 
@@ -89,7 +92,16 @@ public final class RabbitMQPublisher: Sendable {
         let snapshot = state.withLock { $0 }
         var backlog: Int?
         var backlogError: String?
-        do { backlog = try await store.outboxCount() } catch { backlogError = "\(error)" }
+        let now = ContinuousClock.now
+        if let (count, at) = backlogCache.withLock({ $0 }), at.duration(to: now) < .seconds(1) {
+            backlog = count
+        } else {
+            do {
+                let count = try await store.outboxCount()
+                backlogCache.withLock { $0 = (count, now) }
+                backlog = count
+            } catch { backlogError = "\(error)" }
+        }
         return RabbitMQHealth(
             status: snapshot.connected ? "connected" : "unreachable", url: url.description, exchange: exchange,
             outboxBacklog: backlog, published: snapshot.published, publishFailures: snapshot.failures,
