@@ -5,13 +5,14 @@ import Synchronization
 
 /// Account ownership in a cluster: a lease per account in PostgreSQL (`AccountLeaseStore`).
 ///
-/// Every third of the lease duration this instance records its heartbeat, renews the leases it
-/// holds (a lease not renewed — taken over at a new epoch — is released in its plugin at once),
-/// and takes accounts that should be driven and whose lease is free or expired, up to its fair
-/// share: ceil(accounts / live instances) + 1. The first scan waits one interval, so instances
-/// started together see each other before sharing. If renewals keep failing (the database is out
-/// of reach) until the leases may have expired, every account is released: another instance may
-/// be driving them by then.
+/// Every third of the lease duration this instance records its heartbeat and renews the leases
+/// it holds (a lease not renewed — taken over at a new epoch — is released in its plugin at once);
+/// a separate loop, at the same pace, takes accounts that should be driven and whose lease is free
+/// or expired, up to its fair share: ceil(accounts / live instances) + 1 (a slow resume never
+/// delays a renewal). The first scan waits one interval, so instances started together see each
+/// other before sharing. A renewal that fails or takes longer than an interval (the database out
+/// of reach, or hanging) counts as failed; once the leases may expire before the next attempt,
+/// every account is released: another instance may be driving them soon.
 public final class LeasedOwnership: AccountOwnership {
     /// Statuses of accounts some instance should drive.
     static let resumableStatuses: [AccountStatus] = [.connected, .connecting, .error]
@@ -28,7 +29,9 @@ public final class LeasedOwnership: AccountOwnership {
     }
     private let held = Mutex<[String: Held]>([:])
     private let lastRenewal = Mutex<ContinuousClock.Instant>(.now)
-    private let loop = Mutex<Task<Void, Never>?>(nil)
+    private let loops = Mutex<[Task<Void, Never>]>([])
+    /// Live instances at the last heartbeat (for the fair share).
+    private let liveInstances = Mutex(1)
 
     public init(leases: AccountLeaseStore, identity: ClusterIdentity, leaseSeconds: Int, plugins: PluginHost, logger: Logger) {
         self.leases = leases
@@ -78,22 +81,29 @@ public final class LeasedOwnership: AccountOwnership {
 
     public func start() async {
         let interval = renewInterval
-        loop.withLock { task in
-            guard task == nil else { return }
-            task = Task { [self] in
-                var first = true
-                while !Task.isCancelled {
-                    await tick(scan: !first)
-                    first = false
-                    try? await Task.sleep(for: interval)
-                }
-            }
+        loops.withLock { tasks in
+            guard tasks.isEmpty else { return }
+            tasks = [
+                Task { [self] in
+                    while !Task.isCancelled {
+                        await maintainLeases()
+                        try? await Task.sleep(for: interval)
+                    }
+                },
+                Task { [self] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        if Task.isCancelled { break }
+                        await scan()
+                    }
+                },
+            ]
         }
         logger.info("cluster: instance \(identity.instanceId) at \(identity.advertiseURL), leases of \(leaseSeconds) s")
     }
 
     public func stop() async {
-        if let task = loop.withLock({ $0 }) {
+        for task in loops.withLock({ $0 }) {
             task.cancel()
             await task.value
         }
@@ -113,13 +123,16 @@ public final class LeasedOwnership: AccountOwnership {
 
     // MARK: The loop
 
-    func tick(scan: Bool) async {
-        do {
-            let live = try await leases.heartbeat(instance: identity.instanceId, url: identity.advertiseURL, seconds: leaseSeconds)
+    /// Heartbeat and renewal, given at most one interval.
+    func maintainLeases() async {
+        let (leases, identity, seconds) = (self.leases, self.identity, leaseSeconds)
+        let outcome = await withDeadline(renewInterval) { [self] in
+            let live = try await leases.heartbeat(instance: identity.instanceId, url: identity.advertiseURL, seconds: seconds)
+            liveInstances.withLock { $0 = max(1, live) }
             try await renew()
-            if scan { try await takeFreeAccounts(liveInstances: max(1, live)) }
-        } catch {
-            logger.warning("cluster: lease maintenance failed: \(error)")
+        }
+        if let error = outcome {
+            logger.warning("cluster: lease renewal failed: \(error)")
             let sinceRenewal = lastRenewal.withLock { $0 }.duration(to: .now)
             if sinceRenewal >= .seconds(leaseSeconds) - renewInterval {
                 // Our leases may expire before the next attempt: stop driving before anyone takes over.
@@ -132,6 +145,14 @@ public final class LeasedOwnership: AccountOwnership {
                 }
                 for (accountId, lease) in released { await releaseInPlugin(accountId, platform: lease.platform) }
             }
+        }
+    }
+
+    func scan() async {
+        do {
+            try await takeFreeAccounts(liveInstances: liveInstances.withLock { $0 })
+        } catch {
+            logger.warning("cluster: looking for accounts to take over failed: \(error)")
         }
     }
 
