@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import EXCHANGE, rabbit_config
-from gateway_harness import client_for, eventually, unique
+from gateway_harness import assert_schema, client_for, eventually, unique
 from postgres_server import server as postgres_server
 
 
@@ -73,6 +73,7 @@ def test_events_arrive_with_their_properties(running_broker, make_gateway, consu
         assert sent_event["data"]["content"] == text and sent_event["data"]["status"] == "sent"
     health = wait_outbox_empty(gateway)
     assert health["exchange"] == EXCHANGE and health["published"] >= len(events)
+    assert_schema(gateway.health(), "Health")
     assert "guest:***@" in health["url"]
 
 
@@ -167,6 +168,7 @@ def test_an_unreachable_broker_does_not_stop_the_start(make_gateway, tmp_path):
     health = eventually(lambda: (lambda h: h if h["outboxBacklog"] >= 2 else None)(rabbit_health(gateway)),
                         timeout=20, what="the outbox to hold the events", last=lambda: rabbit_health(gateway))
     assert health["status"] == "unreachable" and "cannot connect" in health["lastError"]
+    assert_schema(gateway.health(), "Health")
     assert requests.get(f"{gateway.base_url}/health", timeout=5).json()["status"] == "degraded"
 
 
