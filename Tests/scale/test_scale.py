@@ -45,12 +45,16 @@ def echoes(principal: Principal, account_id: str) -> Counter:
 
 
 def drives_locally(principal: Principal, account_id: str) -> bool:
-    """Whether this instance's own plugin drives the account: the hop header keeps the call here."""
+    """Whether this instance serves the account's plugin calls itself: a call marked as forwarded
+    is answered by the owner's plugin, and refused (503, never run or forwarded) elsewhere."""
     response = principal.session.get(
         f"{principal.gateway.base_url}/api/bd-accounts/{account_id}/dialogs",
         headers={"Authorization": f"Bearer {principal.token}", HOP: "test"}, timeout=10)
-    assert response.status_code in (200, 409), response.text
-    return response.status_code == 200
+    if response.status_code == 503:
+        assert response.json()["error"]["code"] == "owner_unavailable", response.text
+        return False
+    assert response.status_code == 200, response.text
+    return True
 
 
 def test_socket_on_c_receives_a_message_that_entered_through_a(make_cluster, hub_client, bus):

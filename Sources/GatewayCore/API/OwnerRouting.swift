@@ -12,8 +12,11 @@ struct OwnerRouting: Sendable {
 
     static let local = OwnerRouting(ownership: LocalOwnership(), forwarder: nil)
 
+    /// A request another instance forwarded here is never forwarded again; if the account moved
+    /// on meanwhile it is refused (503, retry) rather than run by a plugin that does not drive
+    /// the account — which, for a connect, would start a second driver.
     func forwarded(_ request: Request, account: Account, body: ByteBuffer? = nil) async throws -> Response? {
-        guard let forwarder, !RequestForwarder.isForwarded(request) else { return nil }
+        guard let forwarder else { return nil }
         let owner: AccountOwner
         do {
             owner = try await ownership.owner(of: account)
@@ -22,6 +25,12 @@ struct OwnerRouting: Sendable {
                            retryAfter: 2)
         }
         guard case .elsewhere(let instanceId, let url) = owner else { return nil }
+        if RequestForwarder.isForwarded(request) {
+            throw APIError(
+                .serviceUnavailable, "owner_unavailable",
+                "account \(account.id) moved to gateway instance \(instanceId) while this call was forwarded; retry",
+                details: ["owner": .string(instanceId)], retryAfter: 1)
+        }
         return try await forwarder.forward(request, body: body, to: url, owner: instanceId, accountId: account.id)
     }
 }
