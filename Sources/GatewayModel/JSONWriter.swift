@@ -21,10 +21,12 @@ public struct JSONWriter: Sendable {
 
     public mutating func array<T>(_ items: [T], _ element: (inout JSONWriter, T) -> Void) {
         bytes.append(UInt8(ascii: "["))
-        for (index, item) in items.enumerated() {
+        // An index loop: called across modules this is not specialized, and enumerated() would
+        // look up its iterator's and tuple's generic metadata at run time on every call.
+        for index in items.indices {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             needsComma = false
-            element(&self, item)
+            element(&self, items[index])
         }
         bytes.append(UInt8(ascii: "]"))
         needsComma = true

@@ -58,8 +58,13 @@ extension SQLiteStore {
             }
             w.field("content", utf8: text(13) ?? empty)
             w.key("attachments")
-            let attachments = row.data(offset + 14).flatMap { try? JSONDecoder().decode([Attachment].self, from: $0) }
-            w.array(attachments ?? []) { a, attachment in a.write(attachment) }
+            if let attachments = row.data(offset + 14).flatMap({ try? JSONDecoder().decode([Attachment].self, from: $0) }),
+                !attachments.isEmpty
+            {
+                w.array(attachments) { a, attachment in a.write(attachment) }
+            } else {
+                w.raw(emptyArray)
+            }
             w.field("status", (row.string(offset + 15).flatMap(MessageStatus.init(rawValue:)) ?? .pending).rawValue)
             w.field("isRead", row.int(offset + 16) == 1)
             w.field("error", utf8: text(17))
@@ -85,7 +90,8 @@ extension SQLiteStore {
 
     private static func isCanonicalLowercaseUUID(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         guard text.count == 36 else { return false }
-        for (index, byte) in text.enumerated() {
+        for index in 0..<36 {
+            let byte = text[index]
             switch index {
             case 8, 13, 18, 23: if byte != UInt8(ascii: "-") { return false }
             default: if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte), !(UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) { return false }
@@ -95,4 +101,5 @@ extension SQLiteStore {
     }
 
     private static var empty: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: nil, count: 0) }
+    private static let emptyArray: [UInt8] = Array("[]".utf8)
 }
