@@ -48,9 +48,6 @@ public final class LeasedOwnership: AccountOwnership {
     /// Renewals and scans run this often: a third of the lease.
     public var renewInterval: Duration { .milliseconds(leaseSeconds * 1000 / 3) }
 
-    /// The accounts this instance drives now.
-    public var heldAccounts: [String] { held.withLock { Array($0.keys) } }
-
     public func owner(of account: Account) async throws -> AccountOwner {
         if let lease = try await leases.lease(of: account.id), lease.live {
             if lease.ownerId != identity.instanceId { return .elsewhere(instanceId: lease.ownerId, url: lease.ownerURL) }
