@@ -88,7 +88,7 @@ import Testing
     @Test func eventPacketCarriesTheOffset() throws {
         let account = Account(id: "a", organizationId: "o", platform: "loopback", status: .connected, createdAt: Date(timeIntervalSince1970: 0))
         let event = GatewayEvent(type: .accountConnected, organizationId: "o", data: .account(account))
-        let packet = Hub.eventPacket(event, offset: 42)
+        let packet = Hub.eventPacket(event, offset: 42).text
         let parsed = try SocketIOPacket(parsing: String(packet.dropFirst()))
         #expect(parsed.eventName == "event")
         #expect(parsed.eventArguments.first?["offset"] == 42)
