@@ -113,15 +113,6 @@ final class Outbox: Sendable {
         }
     }
 
-    /// Wakes a waiting `drain` with nothing (a poll that must end now).
-    func interrupt() {
-        let waiter = state.withLock { state -> CheckedContinuation<[HubFrame]?, Never>? in
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: [])
-    }
-
     func close() {
         let (waiter, wire) = state.withLock { state -> (CheckedContinuation<[HubFrame]?, Never>?, WebSocketWire?) in
             state.closed = true
