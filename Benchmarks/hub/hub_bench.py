@@ -689,7 +689,28 @@ def versions(use_uvloop: bool) -> str:
             f"load generator on {loop}")
 
 
-def render(results: dict[str, ServerResult], plan: Plan, started: float, use_uvloop: bool) -> str:
+FLOOR_FRAME_BYTES = 650  # about the average of the two gateway event frames a trigger produces (~610 and ~680 bytes)
+
+
+def write_floor(plan: Plan, work: Path) -> list[dict]:
+    """The kernel's floor per delivery on this machine: write_floor.c (compiled here with cc) writes
+    ready frames to N loopback TCP connections, one write call per frame (and per 2 coalesced frames),
+    and reports its own CPU per frame. No server does less per delivery that writes each one."""
+    binary = work / "write_floor"
+    subprocess.run(["cc", "-O2", "-o", str(binary), str(HERE / "write_floor.c")], check=True, timeout=120)
+    rows = []
+    for clients in plan.broadcast_clients:
+        for per_write in (1, 2):
+            out = subprocess.run([str(binary), str(clients), str(FLOOR_FRAME_BYTES), str(per_write),
+                                  "1.5" if plan.quick else "3"], check=True, capture_output=True, text=True, timeout=60)
+            row = json.loads(out.stdout)
+            rows.append(row)
+            log(f"  write floor {clients} connections, {per_write} frame(s) per write: {row['us_per_frame']:.2f} µs "
+                f"CPU per frame = {row['frames_per_cpu_s']:,.0f} frames per CPU-s")
+    return rows
+
+
+def render(results: dict[str, ServerResult], plan: Plan, started: float, use_uvloop: bool, floor: list[dict]) -> str:
     g, p = results["gateway"], results["peer"]
     out: list[str] = []
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -811,6 +832,19 @@ def render(results: dict[str, ServerResult], plan: Plan, started: float, use_uvl
                             ratio(at["deliveries_per_server_cpu_s"], psat["deliveries_per_server_cpu_s"]),
                             "yes" if at["deliveries_per_server_cpu_s"] and at["deliveries_per_server_cpu_s"]
                             >= 10 * psat["deliveries_per_server_cpu_s"] else "**no**"))
+            if g.trigger.get("ms_per_trigger"):
+                # Each trigger yields 2 deliveries per client; its own cost (measured with no clients) caps the rate.
+                bound = 2 * clients / (g.trigger["ms_per_trigger"] / 1000)
+                targets.append((f"↳ reference: the gateway's trigger cost alone ({g.trigger['ms_per_trigger']:.2f} ms of REST send per "
+                                f"2×{clients:,} deliveries) would allow at most", ratio(bound, psat["deliveries_per_server_cpu_s"]),
+                                "reachable" if bound >= 10 * psat["deliveries_per_server_cpu_s"] else "**out of reach**"))
+            for row in floor:
+                if row["connections"] == clients:
+                    targets.append((f"↳ reference: the kernel's write floor alone ({clients:,} connections, "
+                                    f"{row['frames_per_write']} frame{'s' if row['frames_per_write'] > 1 else ''} per write call) "
+                                    f"would allow at most", ratio(row["frames_per_cpu_s"], psat["deliveries_per_server_cpu_s"]),
+                                    "reachable" if row["frames_per_cpu_s"] >= 10 * psat["deliveries_per_server_cpu_s"]
+                                    else "**out of reach**"))
             targets.append((f"p99 ≤ 50 ms at the peer's saturation rate ({clients:,} clients, "
                             f"{fmt(psat['offered_deliveries_per_s'])} deliveries/s)", f"{fmt(at['p99_ms'], 1)} ms",
                             "yes" if at["p99_ms"] is not None and at["p99_ms"] <= 50 else "**no**"))
@@ -832,6 +866,24 @@ def render(results: dict[str, ServerResult], plan: Plan, started: float, use_uvl
                "Trigger response = the sender's HTTP round trip for one trigger; it is inside the end-to-end latency (the "
                "gateway publishes MESSAGE_SENT only once the message is stored and sent through the plugin).")
     out.append("")
+
+    # Kernel floor
+    if floor:
+        out.append("#### Reference: the kernel's cost of one delivery (write floor, same run)")
+        out.append("")
+        out.append("| connections | frames per write call | server CPU per frame (µs, user + sys) | frames per server CPU-s |")
+        out.append("|---:|---:|---:|---:|")
+        for row in floor:
+            out.append(f"| {row['connections']:,} | {row['frames_per_write']} | {row['us_per_frame']:.2f} "
+                       f"({row['user_s']:.2f} + {row['sys_s']:.2f} s) | {fmt(row['frames_per_cpu_s'])} |")
+        out.append("")
+        out.append(f"`Benchmarks/hub/write_floor.c`: a C program that does nothing but write ready {FLOOR_FRAME_BYTES}-byte "
+                   "WebSocket frames (the size of a gateway event) round-robin to N loopback TCP connections (TCP_NODELAY, "
+                   "like the servers' sockets; a forked reader drains them with epoll) and counts its own CPU per frame. "
+                   "On loopback the sender is also charged most of the receiver's TCP processing, as the servers above are. "
+                   "This is the least any server pays per delivery when each delivery is its own write call; when two "
+                   "events for a client are pending together they can share one call (second row).")
+        out.append("")
 
     # Targets
     per_conn = [i for i in g.idle if i["kb_per_connection"] is not None]
@@ -934,6 +986,8 @@ def main() -> int:
             servers.append(gateway)
             plan.deadline = time.monotonic() + (50 if quick else 150)
             results["gateway"] = run_server(gateway, plan, use_uvloop, peer_sat)
+            log("write floor (kernel reference)")
+            floor = write_floor(plan, work)
         except BaseException:
             for server in servers:
                 if server.proc is not None and server.proc.poll() is None:
@@ -945,10 +999,10 @@ def main() -> int:
             for child in mp.active_children():
                 child.kill()
 
-    body = render(results, plan, started, use_uvloop)
+    body = render(results, plan, started, use_uvloop, floor)
     print(body)
     if args.json:
-        args.json.write_text(json.dumps({k: v.__dict__ for k, v in results.items()}, indent=1, default=str))
+        args.json.write_text(json.dumps({**{k: v.__dict__ for k, v in results.items()}, "write_floor": floor}, indent=1, default=str))
     if args.output:
         write_section(args.output, body)
         log(f"wrote the bench:hub section of {args.output}")

@@ -129,7 +129,9 @@ public final class Gateway: Sendable {
             router: HTTPRoutes.build(gateway: self, metrics: metrics),
             server: .http1WebSocketUpgrade(
                 webSocketRouter: HubRoutes(hub: hub, corsOrigins: config.server.corsOrigins).webSocketRouter(),
-                configuration: .init(ws: .init(maxFrameSize: config.hub.maxPayload, validateUTF8: true))),
+                // No WebSocket-level auto ping: Engine.IO's heartbeat already detects dead peers, and
+                // the ping loop would be one more task per idle connection.
+                configuration: .init(ws: .init(maxFrameSize: config.hub.maxPayload, autoPing: .disabled, validateUTF8: true))),
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "ChannelGateway"),
             services: [GatewayService(gateway: self)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

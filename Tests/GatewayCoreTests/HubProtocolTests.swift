@@ -85,10 +85,24 @@ import Testing
         #expect(signature == "sha256=" + referenceHMAC("1700000000.{\"a\":1}", key: "secret"))
     }
 
+    /// RFC 6455 §5.2 server frames: FIN + text opcode, unmasked, 7-bit / 16-bit / 64-bit length.
+    @Test func hubFramesAreWebSocketTextFrames() {
+        for (length, header) in [(5, [0x81, 5]), (200, [0x81, 126, 0, 200]), (70_000, [0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70])] {
+            let text = String(repeating: "é", count: length / 2) + String(repeating: "a", count: length % 2)
+            let frame = HubFrame(text)
+            let bytes = Array(frame.webSocketFrame.readableBytesView)
+            #expect(Array(bytes.prefix(header.count)) == header.map(UInt8.init))
+            #expect(Array(bytes.dropFirst(header.count)) == Array(text.utf8))
+            #expect(frame.text == text)
+        }
+        let payload = EngineIOPacket.encodePayload([HubFrame("40"), HubFrame("42[\"a\"]")])
+        #expect(String(buffer: payload) == EngineIOPacket.encodePayload(["40", "42[\"a\"]"]))
+    }
+
     @Test func eventPacketCarriesTheOffset() throws {
         let account = Account(id: "a", organizationId: "o", platform: "loopback", status: .connected, createdAt: Date(timeIntervalSince1970: 0))
         let event = GatewayEvent(type: .accountConnected, organizationId: "o", data: .account(account))
-        let packet = Hub.eventPacket(event, offset: 42)
+        let packet = Hub.eventPacket(event, offset: 42).text
         let parsed = try SocketIOPacket(parsing: String(packet.dropFirst()))
         #expect(parsed.eventName == "event")
         #expect(parsed.eventArguments.first?["offset"] == 42)

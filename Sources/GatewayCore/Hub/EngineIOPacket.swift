@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Engine.IO protocol v4 packets (text form). Pure: no I/O.
 /// https://socket.io/docs/v4/engine-io-protocol/
 enum EngineIOPacket: Equatable, Sendable {
@@ -51,5 +53,17 @@ enum EngineIOPacket: Equatable, Sendable {
 
     static func encodePayload(_ packets: [String]) -> String {
         packets.joined(separator: String(separator))
+    }
+
+    /// A polling payload from already-encoded packets.
+    static func encodePayload(_ packets: [HubFrame]) -> ByteBuffer {
+        var body = ByteBuffer()
+        body.reserveCapacity(packets.reduce(packets.count) { $0 + $1.payloadCount })
+        for (index, packet) in packets.enumerated() {
+            if index > 0 { body.writeInteger(UInt8(0x1E)) }
+            var payload = packet.payload
+            body.writeBuffer(&payload)
+        }
+        return body
     }
 }

@@ -29,7 +29,7 @@ public final class Hub: Sendable {
         /// Cluster mode: the newest cluster offset delivered per organization.
         var delivered: [String: Int] = [:]
         /// Cluster mode: live events held for connections whose replay is being fetched.
-        var pending: [String: [(offset: Int, packet: String)]] = [:]
+        var pending: [String: [(offset: Int, packet: HubFrame)]] = [:]
     }
 
     init(config: HubConfig, authenticator: any Authenticator, store: any GatewayStore, accounts: AccountDirectory, logger: Logger,
@@ -386,6 +386,7 @@ public final class Hub: Sendable {
     func publish(_ events: [GatewayEvent]) {
         let now = ContinuousClock.now
         let window = Duration.seconds(config.recoveryWindowSeconds)
+        var flushes = WireFlushes()
         let overflowing = state.withLock { state -> Set<String> in
             var overflowing = Set<String>()
             for event in events {
@@ -399,10 +400,11 @@ public final class Hub: Sendable {
                 for room in rooms { sids.formUnion(state.rooms[Self.key(room, organization: event.organizationId)] ?? []) }
                 guard !sids.isEmpty else { continue }
                 let packet = Self.eventPacket(event, offset: offset)
-                for sid in sids where state.connections[sid]?.outbox.push(packet) == false { overflowing.insert(sid) }
+                for sid in sids where state.connections[sid]?.outbox.push(packet, flushes: &flushes) == false { overflowing.insert(sid) }
             }
             return overflowing
         }
+        flushes.run()
         for sid in overflowing {
             if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
         }
@@ -413,6 +415,7 @@ public final class Hub: Sendable {
     /// so every socket of the cluster gets each event once. An offset already delivered (a
     /// re-read after a reconnect) is skipped. Pushed under the hub's lock, like `publish`.
     func deliver(_ events: [ClusterEvent]) {
+        var flushes = WireFlushes()
         let overflowing = state.withLock { state -> Set<String> in
             var overflowing = Set<String>()
             for event in events {
@@ -429,32 +432,38 @@ public final class Hub: Sendable {
                 for sid in sids {
                     if state.pending[sid] != nil {
                         state.pending[sid]!.append((event.offset, packet))
-                    } else if state.connections[sid]?.outbox.push(packet) == false {
+                    } else if state.connections[sid]?.outbox.push(packet, flushes: &flushes) == false {
                         overflowing.insert(sid)
                     }
                 }
             }
             return overflowing
         }
+        flushes.run()
         for sid in overflowing {
             if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
         }
     }
 
     /// `42["event",…]` from an event's JSON without offset (`{…}`, as the cluster carries it).
-    static func eventPacket(json: [UInt8], offset: Int) -> String {
+    static func eventPacket(json: [UInt8], offset: Int) -> HubFrame {
         var bytes = Array("42[\"event\",".utf8)
         bytes.reserveCapacity(json.count + 40)
         bytes.append(contentsOf: json.dropLast())
         bytes.append(contentsOf: ",\"offset\":\(offset)}]".utf8)
-        return String(decoding: bytes, as: UTF8.self)
+        return HubFrame(utf8: bytes)
     }
 
-    /// `42["event",{id,type,organizationId,data,timestamp,offset}]` as an Engine.IO packet.
-    static func eventPacket(_ event: GatewayEvent, offset: Int) -> String {
+    /// `42["event",{id,type,organizationId,data,timestamp,offset}]` as an Engine.IO packet,
+    /// encoded once for every receiver.
+    static func eventPacket(_ event: GatewayEvent, offset: Int) -> HubFrame {
         var writer = JSONWriter(capacity: 1024)
         writer.write(event, offset: offset)
-        return "42[\"event\"," + String(decoding: writer.bytes, as: UTF8.self) + "]"
+        var bytes = Array("42[\"event\",".utf8)
+        bytes.reserveCapacity(writer.bytes.count + 12)
+        bytes.append(contentsOf: writer.bytes)
+        bytes.append(UInt8(ascii: "]"))
+        return HubFrame(utf8: bytes)
     }
 
     // MARK: - Heartbeats

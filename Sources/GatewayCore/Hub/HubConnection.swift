@@ -39,11 +39,11 @@ final class HubConnection: Sendable {
 
     /// Queues an Engine.IO packet for whichever transport carries the session.
     func send(_ packet: EngineIOPacket) {
-        outbox.push(packet.encoded)
+        outbox.push(HubFrame(packet.encoded))
     }
 
     func send(_ packet: SocketIOPacket) {
-        outbox.push(EngineIOPacket.message(packet.encoded).encoded)
+        outbox.push(HubFrame(EngineIOPacket.message(packet.encoded).encoded))
     }
 
     /// 120 random bits as 20 URL-safe base64 characters (two reads of the system generator).

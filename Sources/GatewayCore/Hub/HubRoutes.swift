@@ -17,12 +17,18 @@ struct HubRoutes {
     private func text(_ body: String, status: HTTPResponse.Status = .ok, contentType: String = "text/plain; charset=UTF-8", origin: String?)
         -> Response
     {
+        text(ByteBuffer(string: body), status: status, contentType: contentType, origin: origin)
+    }
+
+    private func text(_ body: ByteBuffer, status: HTTPResponse.Status = .ok, contentType: String = "text/plain; charset=UTF-8", origin: String?)
+        -> Response
+    {
         var headers: HTTPFields = [.contentType: contentType]
         if let origin, corsOrigins.contains("*") || corsOrigins.contains(origin) {
             headers[.accessControlAllowOrigin] = origin
             headers[.accessControlAllowCredentials] = "true"
         }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     func register<Context: RequestContext>(on router: Router<Context>) {
@@ -56,7 +62,8 @@ struct HubRoutes {
             return text(EngineIOPacket.close.encoded, origin: origin)
         }
         connection.state.withLock { $0.lastSeen = .now }
-        return text(packets.isEmpty ? EngineIOPacket.noop.encoded : EngineIOPacket.encodePayload(packets), origin: origin)
+        guard !packets.isEmpty else { return text(EngineIOPacket.noop.encoded, origin: origin) }
+        return text(EngineIOPacket.encodePayload(packets), origin: origin)
     }
 
     private func post(_ request: Request) async throws -> Response {
@@ -86,8 +93,8 @@ struct HubRoutes {
     }
 
     /// The WebSocket side: a fresh session, or the upgrade of a polling one (`2probe` → `3probe`, then `5`).
-    func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
+    func webSocketRouter() -> Router<HubWebSocketRequestContext> {
+        let router = Router(context: HubWebSocketRequestContext.self)
         let hub = self.hub
         router.ws("/socket.io") { request, _ in
             let query = request.uri.queryParameters
@@ -114,16 +121,16 @@ struct HubRoutes {
                     return true
                 }
                 guard upgraded else { return }
-                polling.outbox.interrupt()
                 connection = polling
             } else {
                 connection = hub.open(transport: .websocket)
             }
-            let writer = Task {
-                while let packets = await connection.outbox.drain() {
-                    for packet in packets { try await outbound.writeTextMessage(packet) }
-                }
-                try await outbound.close(.normalClosure, reason: nil)
+            // From here the hub's packets go straight onto the channel (a waiting poll ends).
+            do {
+                try await WebSocketWire.attach(to: context.requestContext.channel, outbound: outbound, outbox: connection.outbox)
+            } catch {
+                hub.close(connection, reason: "WebSocket channel closed during setup: \(error)")
+                return
             }
             do {
                 while let message = try await messages.next() {
@@ -132,16 +139,31 @@ struct HubRoutes {
                         hub.close(connection, reason: "binary frames are not supported")
                         break
                     }
-                    await hub.receive(text[...], on: connection)
+                    // In a short-lived task: CONNECT's deep async frames (JWT verification, store
+                    // and cluster calls) then grow that task's allocator, freed when it ends, not
+                    // this one's, which would keep them (~15 KB) for as long as the socket is open.
+                    await Task { await hub.receive(text[...], on: connection) }.value
                     if connection.isClosed { break }
                 }
             } catch {
                 hub.close(connection, reason: "transport error: \(error)")
             }
-            // Closing the session closes its outbox, which ends the writer.
+            // Closing the session flushes what its outbox still holds, then the close handshake.
             hub.close(connection, reason: "transport closed")
-            _ = await writer.result
         }
         return router
+    }
+}
+
+/// Hummingbird's basic WebSocket context plus the channel, which the hub writes to directly.
+struct HubWebSocketRequestContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
     }
 }
