@@ -41,14 +41,15 @@ public final class PostgresStore: GatewayStore, PluginStateStore, @unchecked Sen
         state = PostgresStateConnection(settings: settings, logger: logger)
     }
 
-    /// Runs `body` on a pooled connection; errors become `PostgresStoreError`s.
+    /// Runs `body` on a pooled connection; errors become `PostgresStoreError`s, or
+    /// `StoreUnavailable` when the server cannot be reached (PostgresStore+Availability.swift).
     func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { connection in try await body(connection) }
         } catch let error as InvalidQuery {
             throw error
         } catch {
-            throw PostgresStoreError.describe(error, settings: settings)
+            throw Self.storeError(error, settings: settings)
         }
     }
 
@@ -57,7 +58,7 @@ public final class PostgresStore: GatewayStore, PluginStateStore, @unchecked Sen
         do {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch {
-            throw PostgresStoreError.describe(error, settings: settings)
+            throw Self.storeError(error, settings: settings)
         }
     }
 
