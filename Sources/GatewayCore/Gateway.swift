@@ -140,15 +140,22 @@ public final class Gateway: Sendable {
 
     public func health() async -> HealthReport {
         var storeHealth = HealthReport.StoreHealth(status: "ok", backend: "sqlite")
-        do {
-            let stats = try await cachedStoreStats()
-            storeHealth.backend = stats.backend
-            storeHealth.messages = stats.messages
-            storeHealth.chats = stats.chats
-            storeHealth.accounts = stats.accounts
-        } catch {
-            storeHealth.status = "error"
-            storeHealth.error = "\(error)"
+        if let outage = pipeline.storeUnavailableFor {
+            // The pipeline is waiting the outage out; asking the store now would wait in its pool.
+            storeHealth.status = "unavailable"
+            storeHealth.backend = store is PostgresStore ? "postgres" : "sqlite"
+            storeHealth.error = "the store has been unavailable for \(StoreOutage.seconds(outage)) s; incoming events are kept and retried"
+        } else {
+            do {
+                let stats = try await cachedStoreStats()
+                storeHealth.backend = stats.backend
+                storeHealth.messages = stats.messages
+                storeHealth.chats = stats.chats
+                storeHealth.accounts = stats.accounts
+            } catch {
+                storeHealth.status = error is StoreUnavailable ? "unavailable" : "error"
+                storeHealth.error = "\(error)"
+            }
         }
         let plugins = self.plugins.pluginStatuses
         let cluster = await hubBackplane?.health()

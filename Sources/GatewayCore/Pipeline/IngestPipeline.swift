@@ -41,6 +41,8 @@ public final class IngestPipeline: Sendable {
     private let duplicates = Counter(label: "gateway_messages_duplicate_total")
     private let rejected = Counter(label: "gateway_events_rejected_total")
     private let batches = Counter(label: "gateway_store_batches_total")
+    /// Events given up on at shutdown because the store stayed unavailable.
+    private let lost = Counter(label: "gateway_events_lost_total")
 
     public init(
         store: any GatewayStore, accounts: AccountDirectory, router: EventRouter, fanOut: any EventFanOut, logger: Logger,
@@ -55,7 +57,8 @@ public final class IngestPipeline: Sendable {
         self.batchSize = batchSize
     }
 
-    /// Accept an event from a plugin of `channel`. Never blocks.
+    /// Accept an event from a plugin of `channel`. Never blocks and never drops: the queue is
+    /// unbounded, so during a store outage it grows (`backlog`) until the store answers.
     public func submit(_ event: PluginEvent, channel: String) {
         let sequence = submitted.add(1, ordering: .relaxed).newValue
         queue.push(Item(channel: channel, event: event, sequence: sequence))
@@ -97,29 +100,100 @@ public final class IngestPipeline: Sendable {
         }
     }
 
-    /// Stop after processing what is queued (plugins must be closed first).
+    /// Stop after processing what is queued (plugins must be closed first). While the store is
+    /// unavailable the queue is retried for at most `shutdownGrace`, then what is left is counted
+    /// and logged as lost.
     public func finish() {
+        shutdownDeadline.withLock { $0 = $0 ?? .now + Self.shutdownGrace }
         queue.finish()
     }
+
+    static let shutdownGrace = Duration.seconds(10)
+    private let shutdownDeadline = Mutex<ContinuousClock.Instant?>(nil)
+    private let storeOutageSince = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// How long the store has been unavailable to the pipeline (nil: it is answering).
+    public var storeUnavailableFor: Duration? { storeOutageSince.withLock { $0 }.map { $0.duration(to: .now) } }
 
     /// The consumer loop; returns after `finish()` once the queue is drained.
     public func run() async {
         // Up to 1 ms of lingering turns a steady stream into few, large transactions.
         let linger = (minimum: max(1, batchSize / 4), time: Duration.milliseconds(1))
+        var outage = StoreOutage(logger: logger)
+        var lostCount = 0
         while let items = await queue.next(limit: batchSize, linger: linger) {
-            do {
-                try await process(items)
-            } catch {
-                // A failed transaction is retried item by item so one bad event cannot block others.
-                logger.error("store batch of \(items.count) failed, retrying one by one: \(error)")
-                for item in items {
-                    do { try await process([item]) } catch {
-                        rejected.increment()
-                        logger.error("event from \(item.channel) could not be stored: \(error)")
-                    }
+            lostCount += await store(items, outage: &outage)
+            markProcessed(items.last?.sequence ?? 0)
+        }
+        if lostCount > 0 {
+            lost.increment(by: lostCount)
+            logger.critical(
+                "\(lostCount) events could not be stored: the store was still unavailable \(Self.shutdownGrace) after shutdown began")
+        }
+    }
+
+    /// Writes `items`, waiting out store outages; returns how many were given up on because
+    /// shutdown's grace ran out during an outage. An item the store refuses is rejected.
+    private func store(_ items: [Item], outage: inout StoreOutage) async -> Int {
+        switch await writeWaitingOutOutages(items, outage: &outage) {
+        case .stored: return 0
+        case .abandoned: return items.count
+        case .failed(let error):
+            // A failed transaction is retried item by item so one bad event cannot block others.
+            logger.error("store batch of \(items.count) failed, retrying one by one: \(error)")
+            var lostCount = 0
+            for item in items {
+                switch await writeWaitingOutOutages([item], outage: &outage) {
+                case .stored: break
+                case .abandoned: lostCount += 1
+                case .failed(let error):
+                    rejected.increment()
+                    logger.error("event from \(item.channel) could not be stored: \(error)")
                 }
             }
-            markProcessed(items.last?.sequence ?? 0)
+            return lostCount
+        }
+    }
+
+    private enum WriteOutcome {
+        case stored, failed(any Error), abandoned
+    }
+
+    /// One write of `items`, repeated with backoff while the store is unavailable (`StoreUnavailable`):
+    /// the events stay in hand and the queue behind them grows. After `finish()` each attempt and
+    /// the waiting are bounded by the shutdown deadline.
+    private func writeWaitingOutOutages(_ items: [Item], outage: inout StoreOutage) async -> WriteOutcome {
+        while true {
+            let deadline = shutdownDeadline.withLock { $0 }
+            if outage.isOngoing, let deadline, deadline <= .now { return .abandoned }
+            let error: (any Error)?
+            if outage.isOngoing, let deadline {
+                error = await withDeadline(ContinuousClock.now.duration(to: deadline)) { try await self.process(items) }
+            } else {
+                do { try await process(items); error = nil } catch let failure { error = failure }
+            }
+            guard let error else {
+                if outage.isOngoing {
+                    outage.recovered()
+                    storeOutageSince.withLock { $0 = nil }
+                }
+                return .stored
+            }
+            guard let unavailable = error as? StoreUnavailable ?? (error is DeadlineExceeded ? StoreUnavailable("\(error)") : nil) else {
+                if outage.isOngoing {
+                    outage.recovered()
+                    storeOutageSince.withLock { $0 = nil }
+                }
+                return .failed(error)
+            }
+            if !outage.isOngoing { storeOutageSince.withLock { $0 = .now } }
+            let delay = outage.failed(unavailable, backlog: queue.count + items.count)
+            if let deadline = shutdownDeadline.withLock({ $0 }) {
+                guard deadline > .now else { return .abandoned }
+                try? await Task.sleep(until: min(.now + delay, deadline), clock: .continuous)
+            } else {
+                try? await Task.sleep(for: delay)
+            }
         }
     }
 
