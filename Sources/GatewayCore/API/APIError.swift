@@ -30,6 +30,11 @@ public struct APIError: Error, Sendable {
 
     static let unauthorized = APIError(.unauthorized, "unauthorized", "a valid bearer token is required")
 
+    /// The store cannot be reached (database down or restarting): nothing was changed by this
+    /// call, or its outcome is not known; retry later. The details are logged, not shown.
+    static let storeUnavailable = APIError(
+        .serviceUnavailable, "store_unavailable", "the message store is unavailable; retry later", retryAfter: 5)
+
     static func forbidden(_ message: String) -> APIError {
         APIError(.forbidden, "forbidden", message)
     }

@@ -21,6 +21,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return .channel(error)
         case let error as InvalidQuery:
             return .validation(error.field, error.message)
+        case let error as StoreUnavailable:
+            logger.warning("store unavailable: \(error)")
+            return .storeUnavailable
         case let error as HTTPError:
             switch error.status {
             case .notFound: return APIError(.notFound, "not_found", "no such route")
