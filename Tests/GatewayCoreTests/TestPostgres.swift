@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import GatewayCore
@@ -24,6 +25,10 @@ final class TestPostgres: Sendable {
 
     static func server() throws -> TestPostgres { try shared.get() }
 
+    /// A server of its own, for a test that stops and starts it (the shared one serves suites
+    /// running in parallel); stopped at exit like the shared one.
+    static func dedicated() throws -> TestPostgres { try TestPostgres() }
+
     private init() throws {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.compactMap(Int.init).sorted().last(where: {
@@ -46,19 +51,31 @@ final class TestPostgres: Sendable {
         port = try freePort()
         try command("initdb", ["-D", root + "/data", "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
                                "--pwfile=" + passwordFile, "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
-        try command("pg_ctl", ["-D", root + "/data", "-l", root + "/postgres.log", "-w", "-t", "60", "-o",
-                               "-c listen_addresses=127.0.0.1 -p \(port) -k \(root) -c fsync=off -c synchronous_commit=off",
-                               "start"])
-        TestPostgres.stopAtExit = (binDirectory, root, asPostgres)
+        try start()
+        TestPostgres.stopAtExit.withLock { $0.append((binDirectory, root, asPostgres)) }
         atexit {
-            guard let (bin, root, asPostgres) = TestPostgres.stopAtExit else { return }
-            let stop = [bin + "/pg_ctl", "-D", root + "/data", "-m", "immediate", "-w", "stop"]
-            _ = try? run(asPostgres ? "/usr/sbin/runuser" : stop[0], asPostgres ? ["-u", "postgres", "--"] + stop : Array(stop.dropFirst()))
-            try? FileManager.default.removeItem(atPath: root)
+            for (bin, root, asPostgres) in TestPostgres.stopAtExit.withLock({ $0 }) {
+                let stop = [bin + "/pg_ctl", "-D", root + "/data", "-m", "immediate", "-w", "stop"]
+                _ = try? run(asPostgres ? "/usr/sbin/runuser" : stop[0], asPostgres ? ["-u", "postgres", "--"] + stop : Array(stop.dropFirst()))
+                try? FileManager.default.removeItem(atPath: root)
+            }
         }
     }
 
-    nonisolated(unsafe) static var stopAtExit: (String, String, Bool)?
+    static let stopAtExit = Mutex<[(String, String, Bool)]>([])
+
+    /// Starts the server (again) on its port; returns once it accepts connections.
+    func start() throws {
+        try command("pg_ctl", ["-D", root + "/data", "-l", root + "/postgres.log", "-w", "-t", "60", "-o",
+                               "-c listen_addresses=127.0.0.1 -p \(port) -k \(root) -c fsync=off -c synchronous_commit=off",
+                               "start"])
+    }
+
+    /// Stops the server: `fast` disconnects the sessions (they see 57P01 admin shutdown),
+    /// `immediate` is the closest to a crash (sessions lose their connection).
+    func stop(mode: String = "fast") throws {
+        try command("pg_ctl", ["-D", root + "/data", "-m", mode, "-w", "-t", "60", "stop"])
+    }
 
     /// Runs a server tool; its output goes to a file, not a pipe: the server that `pg_ctl start`
     /// leaves running would inherit a pipe and keep it open for ever.
