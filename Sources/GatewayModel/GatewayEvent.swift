@@ -184,20 +184,15 @@ public enum ISO8601 {
     /// Formats without Foundation or libc: every API answer formats two dates per message, and
     /// Foundation's format styles cost ~0.3 µs each (gmtime_r plus String padding about as much).
     public static func format(_ date: Date) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(24)
-        write(date, into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        guard let text = fixedText(date) else { return withFraction.format(date) }
+        return withUnsafeBytes(of: text) { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// Appends the 24 bytes of `format(date)`. Rounded to the millisecond; years outside
-    /// 0000...9999 (and non-finite dates) take Foundation's formatter.
-    public static func write(_ date: Date, into bytes: inout [UInt8]) {
+    /// The 24 bytes of `format(date)`, rounded to the millisecond; nil for years outside
+    /// 0000...9999 and non-finite dates (Foundation's formatter writes those).
+    public static func fixedText(_ date: Date) -> (UInt64, UInt64, UInt64)? {
         let seconds = date.timeIntervalSince1970
-        guard seconds.isFinite, abs(seconds) < 253_402_300_800 else {
-            bytes.append(contentsOf: withFraction.format(date).utf8)
-            return
-        }
+        guard seconds.isFinite, abs(seconds) < 253_402_300_800 else { return nil }
         let milliseconds = Int64((seconds * 1000).rounded())
         let (wholeSeconds, millis) = floorDivision(milliseconds, 1000)
         let (days, secondOfDay) = floorDivision(wholeSeconds, 86_400)
@@ -211,11 +206,7 @@ public enum ISO8601 {
         let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        guard (0...9999).contains(year) else {
-            bytes.append(contentsOf: withFraction.format(date).utf8)
-            return
-        }
-        // 24 bytes filled in place, then appended once.
+        guard (0...9999).contains(year) else { return nil }
         var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &text) { out in
             func pair(_ value: Int64, at index: Int) {
@@ -227,8 +218,8 @@ public enum ISO8601 {
             pair(secondOfDay / 3600, at: 11); out[13] = UInt8(ascii: ":"); pair(secondOfDay / 60 % 60, at: 14)
             out[16] = UInt8(ascii: ":"); pair(secondOfDay % 60, at: 17); out[19] = UInt8(ascii: ".")
             out[20] = UInt8(ascii: "0") + UInt8(millis / 100); pair(millis % 100, at: 21); out[23] = UInt8(ascii: "Z")
-            bytes.append(contentsOf: UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 24))
         }
+        return text
     }
 
     private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
