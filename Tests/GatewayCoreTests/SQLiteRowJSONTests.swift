@@ -48,16 +48,19 @@ import Testing
         }
         _ = try await store.write(writes)
 
-        func expectSame<Item>(_ model: Page<Item>, _ encoded: Page<EncodedJSON>, _ write: (inout JSONWriter, Item) -> Void) {
-            #expect(model.items.count == encoded.items.count)
-            #expect(model.nextCursor == encoded.nextCursor)
-            #expect(model.hasMore == encoded.hasMore)
-            #expect(model.total == encoded.total)
-            for (item, json) in zip(model.items, encoded.items) {
-                var writer = JSONWriter()
-                write(&writer, item)
-                #expect(String(decoding: writer.bytes, as: UTF8.self) == String(decoding: json.bytes, as: UTF8.self))
-            }
+        func expectSame<Item>(
+            _ model: Page<Item>, _ write: (inout JSONWriter, Item) -> Void,
+            _ written: (inout JSONWriter) async throws -> PagePosition
+        ) async throws {
+            var direct = JSONWriter()
+            let position = try await written(&direct)
+            #expect(model.items.count == position.count)
+            #expect(model.nextCursor == position.nextCursor)
+            #expect(model.hasMore == position.hasMore)
+            #expect(model.total == position.total)
+            var fromModel = JSONWriter()
+            fromModel.array(model.items, write)
+            #expect(String(decoding: fromModel.bytes, as: UTF8.self) == String(decoding: direct.bytes, as: UTF8.self))
         }
 
         var queries: [MessageQuery] = []
@@ -73,7 +76,7 @@ import Testing
         paged.paging = .page(2)
         queries.append(paged)
         for query in queries {
-            expectSame(try await store.messages(query), try await store.encodedMessages(query)) { $0.write($1) }
+            try await expectSame(try await store.messages(query), { $0.write($1) }) { try await store.writeMessages(query, into: &$0) }
         }
         // Every cursor page, both ways.
         var cursor: String?
@@ -83,7 +86,7 @@ import Testing
             query.limit = 11
             query.paging = .cursor(cursor)
             let model = try await store.messages(query)
-            expectSame(model, try await store.encodedMessages(query)) { $0.write($1) }
+            try await expectSame(model, { $0.write($1) }) { try await store.writeMessages(query, into: &$0) }
             cursor = model.nextCursor
             pages += 1
         } while cursor != nil && pages < 50
@@ -95,7 +98,7 @@ import Testing
         repeat {
             let model = try await store.chats(chatQuery)
             #expect(!model.items.isEmpty)
-            expectSame(model, try await store.encodedChats(chatQuery)) { $0.write($1) }
+            try await expectSame(model, { $0.write($1) }) { [chatQuery] in try await store.writeChats(chatQuery, into: &$0) }
             chatQuery.paging = .cursor(model.nextCursor)
             chatPages += 1
             if model.nextCursor == nil { break }

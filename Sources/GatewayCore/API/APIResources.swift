@@ -57,7 +57,7 @@ struct PaginationResource {
     var total: Int?
     var totalPages: Int?
 
-    init<Item>(_ page: Page<Item>, limit: Int, paging: PageRequest) {
+    init(_ page: PagePosition, limit: Int, paging: PageRequest) {
         self.limit = limit
         hasMore = page.hasMore
         nextCursor = page.nextCursor

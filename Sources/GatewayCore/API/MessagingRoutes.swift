@@ -10,20 +10,21 @@ struct MessagingRoutes {
     /// Sends and read receipts go to the instance that drives the account (a cluster).
     var owners: OwnerRouting = .local
 
-    /// `{"<name>": [items], "pagination": {...}}`, written directly: listings are the API's
-    /// hottest answers (docs/BENCHMARKS.md).
-    private static func listing<Item>(
-        _ name: StaticString, _ page: Page<Item>, limit: Int, paging: PageRequest, write: (inout JSONWriter, Item) -> Void
-    ) -> Response {
-        var writer = JSONWriter(capacity: 1024 * max(1, page.items.count))
-        writer.object { w in
-            w.key(name)
-            w.array(page.items, write)
-            w.key("pagination")
-            PaginationResource(page, limit: limit, paging: paging).write(to: &w)
-        }
-        return jsonResponse(bytes: writer.bytes)
+    /// `{"<name>": [items], "pagination": {...}}`, the items written by the store straight into
+    /// the answer: listings are the API's hottest answers (docs/BENCHMARKS.md).
+    private static func listing(
+        _ name: StaticString, limit: Int, paging: PageRequest, items: (inout JSONWriter) async throws -> PagePosition
+    ) async throws -> Response {
+        var writer = JSONWriter(capacity: 1024 * (limit + 1))
+        writer.openObject()
+        writer.key(name)
+        let position = try await items(&writer)
+        writer.key("pagination")
+        PaginationResource(position, limit: limit, paging: paging).write(to: &writer)
+        writer.closeObject()
+        return jsonResponse(writer)
     }
+
     private struct MarkReadBody: Decodable { var bdAccountId: String? }
     private struct MarkReadResult: Encodable {
         var success: Bool
@@ -46,8 +47,9 @@ struct MessagingRoutes {
             filter.from = try query.date("from")
             filter.to = try query.date("to")
             filter.search = query.string("search") ?? query.string("q")
-            let page = try await store.encodedMessages(filter)
-            return Self.listing("messages", page, limit: filter.limit, paging: filter.paging) { $0.raw($1.bytes) }
+            return try await Self.listing("messages", limit: filter.limit, paging: filter.paging) {
+                try await store.writeMessages(filter, into: &$0)
+            }
         }
         group.get("messages/:id") { _, context in
             let caller = try context.caller()
@@ -76,8 +78,9 @@ struct MessagingRoutes {
             filter.channel = query.string("channel")
             filter.accountId = query.string("bdAccountId")
             filter.unreadOnly = try query.bool("unread") ?? false
-            let page = try await store.encodedChats(filter)
-            return Self.listing("chats", page, limit: filter.limit, paging: filter.paging) { $0.raw($1.bytes) }
+            return try await Self.listing("chats", limit: filter.limit, paging: filter.paging) {
+                try await store.writeChats(filter, into: &$0)
+            }
         }
         group.post("chats/:chatId/mark-all-read") { request, context in
             let caller = try context.caller()

@@ -104,11 +104,11 @@ struct Query {
     }
 }
 
-/// A response of JSON bytes written by `JSONWriter`.
-func jsonResponse(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+/// A response of the JSON a `JSONWriter` wrote.
+func jsonResponse(_ writer: borrowing JSONWriter, status: HTTPResponse.Status = .ok) -> Response {
     Response(
         status: status, headers: [.contentType: "application/json; charset=utf-8"],
-        body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        body: ResponseBody(byteBuffer: writer.withUnsafeBytes { ByteBuffer(bytes: $0) }))
 }
 
 /// A JSON response in the gateway's form (ISO-8601 dates with milliseconds).

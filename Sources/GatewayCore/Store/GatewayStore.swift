@@ -71,9 +71,10 @@ public protocol GatewayStore: EventOutboxStore {
     func message(id: UUID, organizationId: String) async throws -> Message?
     func messages(_ query: MessageQuery) async throws -> Page<Message>
     func chats(_ query: ChatQuery) async throws -> Page<Chat>
-    /// The same pages as `messages` and `chats`, each item already written as the API's JSON.
-    func encodedMessages(_ query: MessageQuery) async throws -> Page<EncodedJSON>
-    func encodedChats(_ query: ChatQuery) async throws -> Page<EncodedJSON>
+    /// The same pages as `messages` and `chats`, their items written into `writer` as a JSON
+    /// array in the API's form (the listings' fast path: a store may write rows directly).
+    func writeMessages(_ query: MessageQuery, into writer: inout JSONWriter) async throws -> PagePosition
+    func writeChats(_ query: ChatQuery, into writer: inout JSONWriter) async throws -> PagePosition
     /// Whether the organization has a chat with this id (on any account).
     func chatExists(organizationId: String, chatId: String) async throws -> Bool
     func messagingStats(organizationId: String, from: Date, to: Date) async throws -> MessagingStats
@@ -86,23 +87,17 @@ public protocol GatewayStore: EventOutboxStore {
 }
 
 extension GatewayStore {
-    /// Listings written from the model values (a store may write its rows directly instead).
-    public func encodedMessages(_ query: MessageQuery) async throws -> Page<EncodedJSON> {
+    /// Listings written from the model values.
+    public func writeMessages(_ query: MessageQuery, into writer: inout JSONWriter) async throws -> PagePosition {
         let page = try await messages(query)
-        return page.map { message in
-            var writer = JSONWriter(capacity: 512)
-            writer.write(message)
-            return EncodedJSON(bytes: writer.bytes)
-        }
+        writer.array(page.items) { $0.write($1) }
+        return page.position
     }
 
-    public func encodedChats(_ query: ChatQuery) async throws -> Page<EncodedJSON> {
+    public func writeChats(_ query: ChatQuery, into writer: inout JSONWriter) async throws -> PagePosition {
         let page = try await chats(query)
-        return page.map { chat in
-            var writer = JSONWriter(capacity: 768)
-            writer.write(chat)
-            return EncodedJSON(bytes: writer.bytes)
-        }
+        writer.array(page.items) { $0.write($1) }
+        return page.position
     }
 }
 

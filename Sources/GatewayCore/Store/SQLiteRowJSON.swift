@@ -6,15 +6,12 @@ import GatewayModel
 /// The bytes are exactly what `JSONWriter.write(_: Message)` / `write(_: Chat)` produce for the
 /// value `SQLiteStore.message(from:)` reads (SQLiteRowJSONTests compares them).
 extension SQLiteStore {
-    static func encodedMessage(from row: SQLiteStatement) -> EncodedJSON {
-        var writer = JSONWriter(capacity: 512)
+    static func writeMessage(from row: SQLiteStatement, into writer: inout JSONWriter) {
         writeMessage(from: row, at: 0, into: &writer)
-        return EncodedJSON(bytes: writer.bytes)
     }
 
     /// A row selected as in `chats`: the chat's columns, then the last message's from column 8.
-    static func encodedChat(from row: SQLiteStatement) -> EncodedJSON {
-        var writer = JSONWriter(capacity: 768)
+    static func writeChat(from row: SQLiteStatement, into writer: inout JSONWriter) {
         writer.object { w in
             w.field("organizationId", utf8: row.utf8(2) ?? empty)
             w.field("channel", utf8: row.utf8(3) ?? empty)
@@ -30,7 +27,6 @@ extension SQLiteStore {
             }
             w.field("lastActivity", row.double(7).map(Date.init(timeIntervalSince1970:)))
         }
-        return EncodedJSON(bytes: writer.bytes)
     }
 
     /// Column numbers are those of `messageColumns`, from `offset`.

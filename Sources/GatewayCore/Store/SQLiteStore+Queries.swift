@@ -31,15 +31,23 @@ extension SQLiteStore {
     }
 
     public func messages(_ query: MessageQuery) async throws -> Page<Message> {
-        try messageRows(query) { Self.message(from: $0) }
+        var items: [Message] = []
+        let position = try messageRows(query) { items.append(Self.message(from: $0)) }
+        return Page(items: items, position)
     }
 
-    public func encodedMessages(_ query: MessageQuery) async throws -> Page<EncodedJSON> {
-        try messageRows(query, Self.encodedMessage(from:))
+    public func writeMessages(_ query: MessageQuery, into writer: inout JSONWriter) async throws -> PagePosition {
+        writer.openArray()
+        let position = try messageRows(query) { row in
+            writer.nextElement()
+            Self.writeMessage(from: row, into: &writer)
+        }
+        writer.closeArray()
+        return position
     }
 
-    /// The page of rows `query` selects, each made into an item by `item`.
-    private func messageRows<Item>(_ query: MessageQuery, _ item: (SQLiteStatement) -> Item) throws -> Page<Item> {
+    /// Steps through the rows `query` selects, handing each to `row`.
+    private func messageRows(_ query: MessageQuery, _ row: (SQLiteStatement) -> Void) throws -> PagePosition {
         var filter = SQLFilter("organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("channel = ?", .text(channel)) }
         if let account = query.accountId { filter.add("account_id = ?", .text(account)) }
@@ -65,15 +73,15 @@ extension SQLiteStore {
                 ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?
                 """)
             statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
-            var items: [Item] = []
-            var last: (createdAt: Double, seq: Int)?
-            while try statement.step(), items.count < query.limit {
-                items.append(item(statement))
-                last = (statement.double(19) ?? 0, statement.int(0) ?? 0)
+            var count = 0
+            var lastKey: [String] = []
+            while try statement.step(), count < query.limit {
+                row(statement)
+                count += 1
+                // Only a full page's last row can start the next page.
+                if count == query.limit { lastKey = [String(statement.double(19) ?? 0), String(statement.int(0) ?? 0)] }
             }
-            // The cursor is the last row's key, made into text once (String(Double) is not cheap).
-            let lastKey = last.map { [String($0.createdAt), String($0.seq)] } ?? []
-            return window.page(items, lastKey: lastKey, hasMore: try Self.stepped(statement))
+            return window.position(count: count, lastKey: lastKey, hasMore: try Self.stepped(statement))
         }
     }
 
@@ -82,23 +90,32 @@ extension SQLiteStore {
         "m." + messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm.")
 
     public func chats(_ query: ChatQuery) async throws -> Page<Chat> {
-        try chatRows(query) { statement in
+        var items: [Chat] = []
+        let position = try chatRows(query) { statement in
             let lastMessage = statement.string(9) == nil ? nil : Self.message(from: statement, at: 8)
-            return Chat(
+            items.append(Chat(
                 organizationId: statement.string(2) ?? "", channel: statement.string(3) ?? "",
                 accountId: statement.string(0) ?? "", chatId: statement.string(1) ?? "",
                 kind: statement.string(4).flatMap(ChatKind.init(rawValue:)) ?? .user, title: statement.string(5),
                 unreadCount: statement.int(6) ?? 0, lastMessage: lastMessage,
-                lastActivity: statement.double(7).map(Date.init(timeIntervalSince1970:)))
+                lastActivity: statement.double(7).map(Date.init(timeIntervalSince1970:))))
         }
+        return Page(items: items, position)
     }
 
-    public func encodedChats(_ query: ChatQuery) async throws -> Page<EncodedJSON> {
-        try chatRows(query, Self.encodedChat(from:))
+    public func writeChats(_ query: ChatQuery, into writer: inout JSONWriter) async throws -> PagePosition {
+        writer.openArray()
+        let position = try chatRows(query) { row in
+            writer.nextElement()
+            Self.writeChat(from: row, into: &writer)
+        }
+        writer.closeArray()
+        return position
     }
 
-    /// The page of chat rows (with their last message's columns from column 8) `query` selects.
-    private func chatRows<Item>(_ query: ChatQuery, _ item: (SQLiteStatement) -> Item) throws -> Page<Item> {
+    /// Steps through the chat rows (with their last message's columns from column 8) `query`
+    /// selects, handing each to `row`.
+    private func chatRows(_ query: ChatQuery, _ row: (SQLiteStatement) -> Void) throws -> PagePosition {
         var filter = SQLFilter("c.organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("c.channel = ?", .text(channel)) }
         if let account = query.accountId { filter.add("c.account_id = ?", .text(account)) }
@@ -114,19 +131,22 @@ extension SQLiteStore {
             let statement = try reader.prepare("""
                 SELECT c.account_id, c.chat_id, c.organization_id, c.channel, c.kind, c.title, c.unread_count,
                     c.last_activity, \(Self.lastMessageColumns)
-                FROM chats c LEFT JOIN messages m ON m.id = c.last_message_id
+                FROM chats c LEFT JOIN messages m ON m.seq = c.last_message_seq AND m.id = c.last_message_id
                 WHERE \(window.filter.sql)
                 ORDER BY c.last_activity DESC, c.account_id DESC, c.chat_id DESC LIMIT ? OFFSET ?
                 """)
             statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
-            var items: [Item] = []
-            var last: (activity: Double, accountId: String, chatId: String)?
-            while try statement.step(), items.count < query.limit {
-                items.append(item(statement))
-                last = (statement.double(7) ?? 0, statement.string(0) ?? "", statement.string(1) ?? "")
+            var count = 0
+            var lastKey: [String] = []
+            while try statement.step(), count < query.limit {
+                row(statement)
+                count += 1
+                // Only a full page's last row can start the next page.
+                if count == query.limit {
+                    lastKey = [String(statement.double(7) ?? 0), statement.string(0) ?? "", statement.string(1) ?? ""]
+                }
             }
-            let lastKey = last.map { [String($0.activity), $0.accountId, $0.chatId] } ?? []
-            return window.page(items, lastKey: lastKey, hasMore: try Self.stepped(statement))
+            return window.position(count: count, lastKey: lastKey, hasMore: try Self.stepped(statement))
         }
     }
 

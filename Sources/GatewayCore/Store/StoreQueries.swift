@@ -93,15 +93,6 @@ public struct WebhookFailure: Sendable, Codable, Equatable {
     public var failedAt: Date
 }
 
-/// One listing item already written as JSON (the store's fast path for API listings).
-public struct EncodedJSON: Sendable {
-    public var bytes: [UInt8]
-
-    public init(bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-}
-
 /// An opaque cursor: the sort key of the last row, base64url-encoded (RFC 4648 §5, no padding).
 enum Cursor {
     static func encode(_ parts: [String]) -> String {
@@ -188,8 +179,33 @@ struct PageWindow {
         }
     }
 
-    func page<Item>(_ items: [Item], lastKey: [String], hasMore: Bool) -> Page<Item> {
+    func position(count: Int, lastKey: [String], hasMore: Bool) -> PagePosition {
         let next = hasMore && total == nil && !lastKey.isEmpty ? Cursor.encode(lastKey) : nil
-        return Page(items: items, nextCursor: next, total: total, hasMore: hasMore)
+        return PagePosition(count: count, nextCursor: next, total: total, hasMore: hasMore)
+    }
+}
+
+/// A page apart from its items: how many it has and how to go on from it.
+public struct PagePosition: Sendable {
+    public var count: Int
+    public var nextCursor: String?
+    public var total: Int?
+    public var hasMore: Bool
+
+    public init(count: Int, nextCursor: String?, total: Int? = nil, hasMore: Bool) {
+        self.count = count
+        self.nextCursor = nextCursor
+        self.total = total
+        self.hasMore = hasMore
+    }
+}
+
+extension Page {
+    init(items: [Item], _ position: PagePosition) {
+        self.init(items: items, nextCursor: position.nextCursor, total: position.total, hasMore: position.hasMore)
+    }
+
+    public var position: PagePosition {
+        PagePosition(count: items.count, nextCursor: nextCursor, total: total, hasMore: hasMore)
     }
 }
