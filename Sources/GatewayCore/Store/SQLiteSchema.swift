@@ -114,5 +114,11 @@ enum SQLiteSchema {
             created_at REAL NOT NULL
         );
         """,
+        // 4: chats find their last message by rowid (an integer key, one b-tree search) rather
+        // than through the TEXT id index (two); the id stays the check that it is the same row.
+        """
+        ALTER TABLE chats ADD COLUMN last_message_seq INTEGER;
+        UPDATE chats SET last_message_seq = (SELECT seq FROM messages WHERE id = chats.last_message_id);
+        """,
     ]
 }

@@ -157,13 +157,15 @@ extension SQLiteStore {
     func upsertChat(_ key: ChatKey, _ delta: ChatDelta) throws {
         let statement = try writer.prepare("""
             INSERT INTO chats (account_id, chat_id, organization_id, channel, kind, title, unread_count,
-                last_message_id, last_activity)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                last_message_id, last_activity, last_message_seq)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, (SELECT seq FROM messages WHERE id = ?8))
             ON CONFLICT (account_id, chat_id) DO UPDATE SET
                 title = COALESCE(excluded.title, title),
                 unread_count = unread_count + excluded.unread_count,
                 last_message_id = CASE WHEN excluded.last_activity >= COALESCE(last_activity, 0)
                     THEN excluded.last_message_id ELSE last_message_id END,
+                last_message_seq = CASE WHEN excluded.last_activity >= COALESCE(last_activity, 0)
+                    THEN excluded.last_message_seq ELSE last_message_seq END,
                 last_activity = MAX(COALESCE(last_activity, 0), excluded.last_activity)
             """)
         statement.bind([
