@@ -209,20 +209,24 @@ public enum ISO8601 {
         guard (0...9999).contains(year) else { return nil }
         var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &text) { out in
-            func pair(_ value: Int64, at index: Int) {
-                out[index] = UInt8(ascii: "0") + UInt8(value / 10)
-                out[index + 1] = UInt8(ascii: "0") + UInt8(value % 10)
-            }
-            pair(year / 100, at: 0); pair(year % 100, at: 2); out[4] = UInt8(ascii: "-")
-            pair(month, at: 5); out[7] = UInt8(ascii: "-"); pair(day, at: 8); out[10] = UInt8(ascii: "T")
-            pair(secondOfDay / 3600, at: 11); out[13] = UInt8(ascii: ":"); pair(secondOfDay / 60 % 60, at: 14)
-            out[16] = UInt8(ascii: ":"); pair(secondOfDay % 60, at: 17); out[19] = UInt8(ascii: ".")
-            out[20] = UInt8(ascii: "0") + UInt8(millis / 100); pair(millis % 100, at: 21); out[23] = UInt8(ascii: "Z")
+            pair(year / 100, at: 0, in: out); pair(year % 100, at: 2, in: out); out[4] = UInt8(ascii: "-")
+            pair(month, at: 5, in: out); out[7] = UInt8(ascii: "-"); pair(day, at: 8, in: out); out[10] = UInt8(ascii: "T")
+            pair(secondOfDay / 3600, at: 11, in: out); out[13] = UInt8(ascii: ":")
+            pair(secondOfDay / 60 % 60, at: 14, in: out); out[16] = UInt8(ascii: ":")
+            pair(secondOfDay % 60, at: 17, in: out); out[19] = UInt8(ascii: ".")
+            out[20] = UInt8(ascii: "0") + UInt8(millis / 100); pair(millis % 100, at: 21, in: out); out[23] = UInt8(ascii: "Z")
         }
         return text
     }
 
-    private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    /// Two decimal digits of `value` (0...99). Inlined, as is `floorDivision`: their divisions
+    /// are by constants then, a multiply instead of a divide (an API page formats 150 dates).
+    @inline(__always) private static func pair(_ value: Int64, at index: Int, in out: UnsafeMutableRawBufferPointer) {
+        out[index] = UInt8(ascii: "0") + UInt8(value / 10)
+        out[index + 1] = UInt8(ascii: "0") + UInt8(value % 10)
+    }
+
+    @inline(__always) private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         let quotient = value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor)
         return (quotient, value - quotient * divisor)
     }

@@ -58,14 +58,14 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         count += 2
     }
 
-    private mutating func append(_ source: UnsafeBufferPointer<UInt8>) {
+    @inline(__always) private mutating func append(_ source: UnsafeBufferPointer<UInt8>) {
         guard let start = source.baseAddress, !source.isEmpty else { return }
         reserve(source.count)
         (base + count).initialize(from: start, count: source.count)
         count += source.count
     }
 
-    private mutating func append(_ text: StaticString) {
+    @inline(__always) private mutating func append(_ text: StaticString) {
         append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 

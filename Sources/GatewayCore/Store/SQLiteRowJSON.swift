@@ -16,9 +16,10 @@ extension SQLiteStore {
             w.field("organizationId", utf8: row.utf8(2) ?? empty)
             w.field("channel", utf8: row.utf8(3) ?? empty)
             w.field("bdAccountId", utf8: row.utf8(0) ?? empty)
-            w.field("chatId", utf8: row.utf8(1) ?? empty)
-            w.field("channelId", utf8: row.utf8(1) ?? empty)
-            w.field("kind", (row.string(4).flatMap(ChatKind.init(rawValue:)) ?? .user).rawValue)
+            let chatId = row.utf8(1) ?? empty
+            w.field("chatId", utf8: chatId)
+            w.field("channelId", utf8: chatId)
+            enumField("kind", row.utf8(4), known: chatKinds, fallback: ChatKind.user, into: &w)
             w.field("title", utf8: row.utf8(5))
             w.field("unreadCount", row.int(6) ?? 0)
             if row.utf8(9) != nil {
@@ -37,10 +38,11 @@ extension SQLiteStore {
             w.field("organizationId", utf8: text(2) ?? empty)
             w.field("channel", utf8: text(3) ?? empty)
             w.field("bdAccountId", utf8: text(4) ?? empty)
-            w.field("chatId", utf8: text(5) ?? empty)
-            w.field("channelId", utf8: text(5) ?? empty)
+            let chatId = text(5) ?? empty
+            w.field("chatId", utf8: chatId)
+            w.field("channelId", utf8: chatId)
             w.field("externalId", utf8: text(6))
-            w.field("direction", (row.string(offset + 7).flatMap(Direction.init(rawValue:)) ?? .inbound).rawValue)
+            enumField("direction", text(7), known: directions, fallback: Direction.inbound, into: &w)
             if let contactId = text(8) {
                 w.field("contactId", utf8: contactId)
                 w.key("contact")
@@ -61,7 +63,7 @@ extension SQLiteStore {
             } else {
                 w.raw(emptyArray)
             }
-            w.field("status", (row.string(offset + 15).flatMap(MessageStatus.init(rawValue:)) ?? .pending).rawValue)
+            enumField("status", text(15), known: statuses, fallback: MessageStatus.pending, into: &w)
             w.field("isRead", row.int(offset + 16) == 1)
             w.field("error", utf8: text(17))
             if let metadata = row.data(offset + 18).flatMap({ try? JSONDecoder().decode(JSONValue.self, from: $0) }) {
@@ -96,6 +98,25 @@ extension SQLiteStore {
         return true
     }
 
+    /// An enum column: its text when it is one of the raw values (copied as is), else the
+    /// fallback's — what `E(rawValue:) ?? fallback` gives, without making a String per row.
+    private static func enumField<E: RawRepresentable<String>>(
+        _ name: StaticString, _ text: UnsafeBufferPointer<UInt8>?, known: [[UInt8]], fallback: E, into writer: inout JSONWriter
+    ) {
+        if let text, known.contains(where: { $0.elementsEqual(text) }) {
+            writer.field(name, utf8: text)
+        } else {
+            writer.field(name, fallback.rawValue)
+        }
+    }
+
+    private static func rawValues<E: RawRepresentable<String> & CaseIterable>(_: E.Type) -> [[UInt8]] {
+        E.allCases.map { Array($0.rawValue.utf8) }
+    }
+
+    private static let chatKinds = rawValues(ChatKind.self)
+    private static let directions = rawValues(Direction.self)
+    private static let statuses = rawValues(MessageStatus.self)
     private static var empty: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: nil, count: 0) }
     private static let emptyArray: [UInt8] = Array("[]".utf8)
 }
