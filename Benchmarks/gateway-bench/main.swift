@@ -4,6 +4,8 @@ import GatewayCore
 // `make bench`: runs every benchmark in one process and writes docs/BENCHMARKS.md's tables.
 // Usage: gateway-bench [--quick] [--only ingest|ingest-postgres|api|mtproto] [--output docs/BENCHMARKS.md]
 
+// The gateway in this process runs as `gateway serve` would.
+MallocTuning.keepFreedMemory()
 let arguments = CommandLine.arguments
 let quick = arguments.contains("--quick")
 let output = arguments.firstIndex(of: "--output").map { arguments[$0 + 1] }

@@ -17,6 +17,7 @@ struct Serve: AsyncParsableCommand {
     var pluginDir: String?
 
     func run() async throws {
+        MallocTuning.keepFreedMemory()
         var config = try options.load()
         if let port { config.server.port = port }
         let logger = makeLogger(level: config.logging.level)
