@@ -55,18 +55,12 @@ struct APIBenchmark {
         return results
     }
 
-    /// One wrk run: 1 thread, 16 connections (the load generator shares the 2 cores).
+    /// One wrk run: 1 thread, 16 connections (the load generator shares the 2 cores), after an
+    /// unreported 2 s warm-up on the same URL (connections, caches and the page cache settle).
     private func wrk(name: String, url: String, token: String) throws -> Result {
+        _ = try runWrk(seconds: 2, url: url, token: token)
         let cpuBefore = processCPUSeconds()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["wrk", "-t1", "-c16", "-d\(duration)s", "--latency", "-H", "Authorization: Bearer \(token)", url]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchError("wrk failed: \(output)") }
+        let output = try runWrk(seconds: duration, url: url, token: token)
         func field(_ prefix: String) -> String? {
             output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix(prefix) }?
                 .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
@@ -79,6 +73,19 @@ struct APIBenchmark {
         return Result(
             name: name, requestsPerSecond: Double(field("Requests/sec:") ?? "0") ?? 0, p50: field("50%") ?? "?",
             p99: field("99%") ?? "?", serverCPUMicroseconds: requests > 0 ? cpu / requests * 1e6 : 0)
+    }
+
+    private func runWrk(seconds: Int, url: String, token: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["wrk", "-t1", "-c16", "-d\(seconds)s", "--latency", "-H", "Authorization: Bearer \(token)", url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("wrk failed: \(output)") }
+        return output
     }
 
     /// User + system CPU time of this process (the gateway under test runs in it), in seconds.
