@@ -169,6 +169,8 @@ public struct PostgresStoreError: Error, CustomStringConvertible, Sendable {
         case .serverClosedConnection, .uncleanShutdown:
             return PostgresStoreError("PostgreSQL \(target): the server closed the connection")
         case .poolClosed, .clientClosedConnection:
+            // A statement issued just after the server ended the session: its error underneath.
+            if let underlying = error.underlying { return describe(underlying, settings: settings) }
             return PostgresStoreError("PostgreSQL \(target): the store is closed")
         default:
             return PostgresStoreError("PostgreSQL \(target): \(error.code)")

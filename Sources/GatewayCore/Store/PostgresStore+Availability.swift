@@ -32,6 +32,10 @@ extension PostgresStore {
         switch error.code {
         case .connectionError, .serverClosedConnection, .uncleanShutdown:
             return true
+        case .clientClosedConnection:
+            // Also what a statement issued just after the server ended the session gets (the
+            // server's error underneath); with nothing underneath, this side closed it.
+            return error.underlying.map(isUnavailability) ?? false
         case .server:
             let state = error.serverInfo?[.sqlState] ?? ""
             // 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now.
