@@ -321,18 +321,21 @@ import Testing
         for (url, words) in [
             ("mysql://u@h/db", "scheme"), ("postgres://h/db", "user"), ("postgres://u@h/db?sslmode=maybe", "sslmode"),
             ("postgres://u@h/db?colour=red", "colour"), ("postgres://u@h:0/db", "port"),
+            ("postgres://u@h/db?write_timeout=0", "write_timeout"),
         ] {
             let error = await #expect(throws: PostgresStoreError.self) { try PostgresSettings(url: url) }
             #expect(error?.description.contains(words) == true, "\(url): \(error?.description ?? "")")
         }
-        let settings = try PostgresSettings(url: "postgresql://me:p%40ss@db.local:6543/crm?sslmode=require&pool_max=4")
+        let settings = try PostgresSettings(url: "postgresql://me:p%40ss@db.local:6543/crm?sslmode=require&pool_max=4&write_timeout=45")
         #expect(settings.endpoint == .tcp(host: "db.local", port: 6543))
         #expect(settings.password == "p@ss")
         #expect(settings.database == "crm")
         #expect(settings.poolMax == 4)
+        #expect(settings.writeTimeoutSeconds == 45)
         #expect(settings.redacted == "postgres://me@db.local:6543/crm")
         let socket = try PostgresSettings(url: "postgres://me@/crm?host=/run/postgresql")
         #expect(socket.endpoint == .unixSocket(path: "/run/postgresql/.s.PGSQL.5432"))
+        #expect(socket.writeTimeoutSeconds == 30)
     }
 
     @Test func startupErrorsNameWhatIsWrong() async throws {

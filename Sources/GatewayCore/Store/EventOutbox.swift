@@ -87,13 +87,14 @@ public protocol EventOutboxStore: Sendable {
     /// Publishing with several gateways on one database: runs `publish` with the oldest rows
     /// while this instance holds the outbox (nil: another instance is publishing now), and
     /// deletes the sequences `publish` returns before letting go. Returns the rows handed over
-    /// (0 when the outbox was empty), or nil when another instance holds it.
-    func drainOutbox(limit: Int, publish: @Sendable ([OutboxRow]) async throws -> [Int64]) async throws -> Int?
+    /// (0 when the outbox was empty), or nil when another instance holds it. `publish` escapes:
+    /// PostgreSQL runs the transaction in a task it can stop waiting for (PostgresConnectionWatch).
+    func drainOutbox(limit: Int, publish: @escaping @Sendable ([OutboxRow]) async throws -> [Int64]) async throws -> Int?
 }
 
 extension EventOutboxStore {
     /// One instance per database (SQLite): read, publish, delete.
-    public func drainOutbox(limit: Int, publish: @Sendable ([OutboxRow]) async throws -> [Int64]) async throws -> Int? {
+    public func drainOutbox(limit: Int, publish: @escaping @Sendable ([OutboxRow]) async throws -> [Int64]) async throws -> Int? {
         let rows = try await outboxRows(limit: limit)
         guard !rows.isEmpty else { return 0 }
         let done = try await publish(rows)

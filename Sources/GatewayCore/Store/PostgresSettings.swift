@@ -5,7 +5,9 @@ import PostgresNIO
 /// `storage.postgres.url` taken apart: postgres://user:password@host:port/database?options.
 /// Options (libpq's names where there is one): `sslmode` = disable | prefer (default) | require,
 /// `host` = a unix socket directory (then the URL's host part may be empty), `pool_max`
-/// (connections in the pool, default 10), `connect_timeout` (seconds, default 10).
+/// (connections in the pool, default 10), `connect_timeout` (seconds, default 10),
+/// `write_timeout` (seconds a write may hold its pooled connection, default 30; see
+/// PostgresConnectionWatch.swift).
 public struct PostgresSettings: Sendable {
     public enum Endpoint: Sendable, Equatable {
         case tcp(host: String, port: Int)
@@ -23,6 +25,7 @@ public struct PostgresSettings: Sendable {
     public var tlsMode: TLSMode = .prefer
     public var poolMax = 10
     public var connectTimeoutSeconds = 10
+    public var writeTimeoutSeconds = 30
 
     /// The URL without its password, for messages.
     public var redacted: String {
@@ -45,7 +48,7 @@ public struct PostgresSettings: Sendable {
         }
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
-        let known: Set = ["sslmode", "host", "pool_max", "connect_timeout", "application_name"]
+        let known: Set = ["sslmode", "host", "pool_max", "connect_timeout", "write_timeout", "application_name"]
         if let unknown = query.keys.sorted().first(where: { !known.contains($0) }) {
             throw invalid("unknown option \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -78,6 +81,10 @@ public struct PostgresSettings: Sendable {
         if let value = query["connect_timeout"] {
             guard let seconds = Int(value), (1...600).contains(seconds) else { throw invalid("connect_timeout must be 1...600 seconds") }
             connectTimeoutSeconds = seconds
+        }
+        if let value = query["write_timeout"] {
+            guard let seconds = Int(value), (1...3600).contains(seconds) else { throw invalid("write_timeout must be 1...3600 seconds") }
+            writeTimeoutSeconds = seconds
         }
     }
 

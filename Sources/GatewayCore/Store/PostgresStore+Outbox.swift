@@ -14,7 +14,7 @@ extension PostgresStore {
 
     public func write(_ batch: [StoreWrite], outbox: [OutboxEntry]) async throws -> [StoreWriteResult] {
         try await writeQueue.run {
-            try await withTransaction { connection in
+            try await withTransaction { [self] connection in
                 let results = try await apply(batch, on: connection)
                 try await insertOutbox(outbox.flatMap { $0.rows(results: results) }, on: connection)
                 return results
@@ -42,7 +42,7 @@ extension PostgresStore {
     }
 
     public func outboxRows(limit: Int) async throws -> [OutboxRow] {
-        try await withConnection { connection in try await outboxRows(limit: limit, on: connection) }
+        try await withConnection { [self] connection in try await outboxRows(limit: limit, on: connection) }
     }
 
     private func outboxRows(limit: Int, on connection: PostgresConnection) async throws -> [OutboxRow] {
@@ -60,7 +60,7 @@ extension PostgresStore {
 
     public func deleteOutboxRows(sequences: [Int64]) async throws {
         guard !sequences.isEmpty else { return }
-        try await withConnection { connection in try await deleteOutboxRows(sequences: sequences, on: connection) }
+        try await withConnection { [self] connection in try await deleteOutboxRows(sequences: sequences, on: connection) }
     }
 
     private func deleteOutboxRows(sequences: [Int64], on connection: PostgresConnection) async throws {
@@ -75,11 +75,11 @@ extension PostgresStore {
         }
     }
 
-    public func drainOutbox(limit: Int, publish: @Sendable ([OutboxRow]) async throws -> [Int64]) async throws -> Int? {
+    public func drainOutbox(limit: Int, publish: @escaping @Sendable ([OutboxRow]) async throws -> [Int64]) async throws -> Int? {
         // The publisher's own error (the broker's) comes out as itself, not as a store error.
         let publishError = PublishError()
         do {
-            return try await withTransaction { [logger] connection in
+            return try await withTransaction { [self, logger] connection in
                 let held = try await connection.rows("SELECT pg_try_advisory_xact_lock(?)", [.int(Self.outboxLockKey)], logger: logger)
                     .first?.bool(0) ?? false
                 guard held else { return nil }

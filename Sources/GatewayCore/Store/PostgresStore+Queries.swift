@@ -75,7 +75,7 @@ extension PostgresStore {
     }
 
     public func message(id: UUID, organizationId: String) async throws -> Message? {
-        try await withConnection { connection in
+        try await withConnection { [self] connection in
             let message = try await storedMessage(id: id, on: connection)
             return message?.organizationId == organizationId ? message : nil
         }
@@ -98,7 +98,7 @@ extension PostgresStore {
             // SQLite's LIKE ignores ASCII case: ILIKE does too (and beyond ASCII).
             filter.add("text ILIKE ? ESCAPE '\\'", .text("%\(escaped)%"))
         }
-        return try await withConnection { [logger] connection in
+        return try await withConnection { [logger, filter] connection in
             let window = try await Window(
                 query.paging, limit: query.limit, filter: filter, table: "messages", on: connection, logger: logger
             ) { parts in
@@ -124,7 +124,7 @@ extension PostgresStore {
         let messageColumns = "m." + Self.messageColumns
             .components(separatedBy: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .joined(separator: ", m.")
-        return try await withConnection { [logger] connection in
+        return try await withConnection { [logger, filter] connection in
             let window = try await Window(
                 query.paging, limit: query.limit, filter: filter, table: "chats c", on: connection, logger: logger
             ) { parts in
@@ -205,7 +205,7 @@ extension PostgresStore {
     }
 
     private func recordWebhookFailureNow(_ failure: WebhookFailure) async throws {
-        try await withConnection { [logger] connection in
+        try await withConnection(limit: writeTimeout) { [logger] connection in
             _ = try await connection.rows("""
                 INSERT INTO webhook_failures (id, organization_id, url, secret, event_id, event_type, body, attempts,
                     last_error, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?::integer, ?, ?)
@@ -243,7 +243,7 @@ extension PostgresStore {
             return nil
         }
         try await writeQueue.run {
-            try await withConnection { [logger] connection in
+            try await withConnection(limit: writeTimeout) { [logger] connection in
                 _ = try await connection.rows("DELETE FROM webhook_failures WHERE id = ?", [.uuid(id)], logger: logger)
             }
         }

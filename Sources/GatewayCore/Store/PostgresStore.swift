@@ -12,6 +12,8 @@ import Synchronization
 ///   and queries; its `run()` lives in a task of the store, cancelled by `close()`.
 /// - `init` first opens one plain connection to the server, so a bad URL, an unreachable server
 ///   or a refused login fails startup with a sentence naming it (a pool would only retry).
+/// - Every call on a pooled connection is watched, so one postgres-nio never answers cannot hold
+///   the caller (or the write queue) for ever: PostgresConnectionWatch.swift.
 /// - Each `write` batch is one transaction; see PostgresStore+Writes.swift. Queries are in
 ///   PostgresStore+Queries.swift, plugin state (a synchronous protocol) in PostgresStateStore.swift.
 public final class PostgresStore: GatewayStore, PluginStateStore, @unchecked Sendable {
@@ -42,10 +44,16 @@ public final class PostgresStore: GatewayStore, PluginStateStore, @unchecked Sen
     }
 
     /// Runs `body` on a pooled connection; errors become `PostgresStoreError`s, or
-    /// `StoreUnavailable` when the server cannot be reached (PostgresStore+Availability.swift).
-    func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// `StoreUnavailable` when the server cannot be reached (PostgresStore+Availability.swift),
+    /// when the connection closed under a statement postgres-nio never answers, or when `body`
+    /// held the connection longer than `limit` (PostgresConnectionWatch.swift).
+    func withConnection<T: Sendable>(
+        limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await client.withConnection { connection in
+                try await watching(connection, limit: limit) { try await body(connection) }
+            }
         } catch let error as InvalidQuery {
             throw error
         } catch {
@@ -53,14 +61,16 @@ public final class PostgresStore: GatewayStore, PluginStateStore, @unchecked Sen
         }
     }
 
-    /// Runs `body` in a transaction on a pooled connection (committed when it returns).
-    func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch {
-            throw Self.storeError(error, settings: settings)
+    /// Runs `body` in a transaction on a pooled connection (committed when it returns), within
+    /// `write_timeout`.
+    func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withConnection(limit: writeTimeout) { [logger] connection in
+            try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
         }
     }
+
+    /// The longest a write may hold its connection (`write_timeout`).
+    var writeTimeout: Duration { .seconds(settings.writeTimeoutSeconds) }
 
     /// Migrates on a connection of its own (a one-off at start, before the pool is needed).
     public func migrate() async throws {
@@ -113,7 +123,7 @@ public final class PostgresStore: GatewayStore, PluginStateStore, @unchecked Sen
     /// writer. (Concurrent transactions would let a later write commit first: an account deleted
     /// by the API could come back with the status event its logout emitted just before.)
     public func write(_ batch: [StoreWrite]) async throws -> [StoreWriteResult] {
-        try await writeQueue.run { try await withTransaction { connection in try await apply(batch, on: connection) } }
+        try await writeQueue.run { try await withTransaction { [self] connection in try await apply(batch, on: connection) } }
     }
 
     public func stats() async throws -> StoreStats {
