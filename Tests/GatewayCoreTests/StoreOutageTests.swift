@@ -1,5 +1,6 @@
 import Foundation
 import GatewayModel
+import PostgresNIO
 import Synchronization
 import Testing
 
@@ -98,18 +99,20 @@ import Testing
     }
 
     /// The gateway's side: the plugin keeps emitting through a fast shutdown and a restart. The
-    /// shutdown usually lands between two statements of a batch (~750 inserts in one
-    /// transaction), whose next statement postgres-nio never answers: the store gives it up as
-    /// `StoreUnavailable` (PostgresConnectionWatch.swift) and the pipeline retries the batch.
+    /// batch on a connection at the shutdown fails; the `ROLLBACK` postgres-nio then sends on the
+    /// closed connection, or the next statement when the shutdown lands between two, is never
+    /// answered: the store gives it up as `StoreUnavailable` (PostgresConnectionWatch.swift) and
+    /// the pipeline retries the batch.
     @Test(.timeLimit(.minutes(3)))
     func everyMessageIsStoredOnceAcrossAPostgresRestart() async throws {
         // A server of its own: the shared one serves suites running in parallel.
         let server = try TestPostgres.dedicated()
+        let url = try server.createDatabase()
         var config = GatewayConfig()
-        config.storage.backend = .postgres(url: try server.createDatabase())
+        config.storage.backend = .postgres(url: url)
         config.plugins = [TestGateway.loopback]
         var logger = testLogger
-        logger.logLevel = ProcessInfo.processInfo.environment["OUTAGE_LOG"] != nil ? .info : .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["OUTAGE_LOG"].map { Logger.Level(rawValue: $0) ?? .info } ?? .critical
         let gateway = try await Gateway(config: config, logger: logger)
         await gateway.start()
         gateway.pipeline.submit(.accountStatus(AccountStatusUpdate(accountId: "acc-1", status: .connected, organizationId: "org-1")),
@@ -120,6 +123,11 @@ import Testing
         var stopped: ContinuousClock.Instant?
         var outage: Duration = .zero
         for chunk in 0..<Self.chunks {
+            // A batch asked for while the server is down waits in the pool without an error, so
+            // the pipeline (and /health) would hear of the outage only if a batch is on a
+            // connection at the shutdown: a session of the test holds `chats` so that chunk 10's
+            // batch is (it waits at its chats upsert).
+            let blocker = chunk == 10 ? try await lockChats(url) : nil
             let reply = try await invoke(gateway, [
                 "op": "emit", "accountId": "acc-1", "count": .number(Double(Self.chunkSize)), "chats": 5,
                 "start": .number(Double(chunk * Self.chunkSize)),
@@ -129,8 +137,11 @@ import Testing
             case 10:
                 // Mid-stream the server shuts down (sessions get 57P01, new connections are
                 // refused) while the plugin keeps emitting; it comes back after chunk 19.
+                let blocked = try await eventually { try await Self.waitsForChats(blocker) }
+                #expect(blocked, "chunk 10's batch never reached the locked table")
                 stopped = .now
                 try server.stop(mode: "fast")
+                try? await blocker?.close()
             case 11..<20:
                 try await Task.sleep(for: .milliseconds(300))
                 let health = await withTimeout(.seconds(1)) { await gateway.health() }
@@ -155,6 +166,24 @@ import Testing
         let health = await gateway.health()
         #expect(health.store.status == "ok", "after recovery: \(health.store)")
         await gateway.stop()
+    }
+
+    /// A session that holds `chats` in SHARE mode until the server stops: writes to it wait.
+    private func lockChats(_ url: String) async throws -> PostgresConnection {
+        let connection = try await PostgresConnection.connect(
+            configuration: try PostgresSettings(url: url).connectionConfiguration(), id: 99, logger: testLogger)
+        try await connection.rows("BEGIN", logger: testLogger)
+        try await connection.rows("LOCK TABLE chats IN SHARE MODE", logger: testLogger)
+        return connection
+    }
+
+    /// Whether a session waits for `chats` (pg_locks is live; pg_stat_activity would be a snapshot
+    /// taken at its first read in the holder's transaction).
+    private static func waitsForChats(_ connection: PostgresConnection?) async throws -> Bool {
+        guard let connection else { return false }
+        let row = try await connection.rows(
+            "SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND relation = 'chats'::regclass", logger: testLogger).first
+        return (row?.int(0) ?? 0) > 0
     }
 
     private func invoke(_ gateway: Gateway, _ request: JSONValue) async throws -> JSONValue {
