@@ -78,7 +78,7 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         text.withUTF8 { append($0) }
     }
 
-    /// A non-negative or negative integer in decimal, without making a String.
+    /// An integer in decimal, without making a String.
     private mutating func append(decimal value: Int) {
         var magnitude = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 20 digits and a sign fit
