@@ -100,6 +100,12 @@ public final class Hub: Sendable {
 
     /// Handles one Engine.IO packet from the client; malformed input closes the session.
     func receive(_ text: Substring, on connection: HubConnection) async {
+        if let message = receiveTransport(text, on: connection) { await receive(message: message, on: connection) }
+    }
+
+    /// The part of `receive` that never waits: Engine.IO's own packets (ping, pong, close, …) are
+    /// handled here; a Socket.IO message is returned for `receive(message:on:)`.
+    func receiveTransport(_ text: Substring, on connection: HubConnection) -> String? {
         let now = ContinuousClock.now
         connection.state.withLock { $0.lastSeen = now }
         do {
@@ -109,20 +115,34 @@ public final class Hub: Sendable {
             case .pong:
                 connection.state.withLock { $0.pingSentAt = nil }
             case .message(let payload):
-                try await receive(try SocketIOPacket(parsing: payload, maxLength: config.maxPayload), on: connection)
+                return payload
             case .close:
                 close(connection, reason: "client closed")
             case .upgrade, .noop, .open:
                 break
             }
         } catch {
-            logger.debug("closing \(connection.sid): \(error)")
-            if connection.principal != nil {
-                connection.send(SocketIOPacket.event("error", ["code": "bad_packet", "message": .string("\(error)")]))
-            }
-            connection.send(.close)
-            close(connection, reason: "malformed packet: \(error)")
+            malformed(error, on: connection)
         }
+        return nil
+    }
+
+    /// A Socket.IO packet (an Engine.IO message's payload).
+    func receive(message payload: String, on connection: HubConnection) async {
+        do {
+            try await receive(try SocketIOPacket(parsing: payload, maxLength: config.maxPayload), on: connection)
+        } catch {
+            malformed(error, on: connection)
+        }
+    }
+
+    private func malformed(_ error: any Error, on connection: HubConnection) {
+        logger.debug("closing \(connection.sid): \(error)")
+        if connection.principal != nil {
+            connection.send(SocketIOPacket.event("error", ["code": "bad_packet", "message": .string("\(error)")]))
+        }
+        connection.send(.close)
+        close(connection, reason: "malformed packet: \(error)")
     }
 
     private func receive(_ packet: SocketIOPacket, on connection: HubConnection) async throws {
