@@ -22,7 +22,8 @@ public final class Hub: Sendable {
 
     struct State {
         var connections: [String: HubConnection] = [:]
-        var rooms: [String: Set<String>] = [:]
+        /// Room → its members (sid → connection): a broadcast walks the connections directly.
+        var rooms: [String: [String: HubConnection]] = [:]
         var perOrganization: [String: Int] = [:]
         var logs: [String: RecoveryLog] = [:]
         var offsets: [String: Int] = [:]
@@ -76,7 +77,7 @@ public final class Hub: Sendable {
             state.connections[connection.sid] = nil
             state.pending[connection.sid] = nil
             for room in rooms {
-                state.rooms[room]?.remove(connection.sid)
+                state.rooms[room]?.removeValue(forKey: connection.sid)
                 if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
             }
             if let organization = principal?.organizationId {
@@ -207,7 +208,7 @@ public final class Hub: Sendable {
             return await connectRecovering(connection, principal: principal, rooms: rooms, offset: offset, backplane: backplane)
         }
         state.withLock { state in
-            for room in rooms { state.rooms[room, default: []].insert(connection.sid) }
+            for room in rooms { state.rooms[room, default: [:]][connection.sid] = connection }
             let missed = offset.flatMap { offset in
                 state.logs[organization]?.events(after: offset, now: now, window: .seconds(config.recoveryWindowSeconds))
             }
@@ -266,7 +267,7 @@ public final class Hub: Sendable {
         let open = state.withLock { state -> Bool in
             guard state.connections[connection.sid] != nil else { return false }  // closed meanwhile
             state.pending[connection.sid] = []
-            for room in rooms { state.rooms[room, default: []].insert(connection.sid) }
+            for room in rooms { state.rooms[room, default: [:]][connection.sid] = connection }
             return true
         }
         guard open else { return }
@@ -306,14 +307,14 @@ public final class Hub: Sendable {
     private func join(_ connection: HubConnection, room: String, organization: String) {
         let room = Self.key(room, organization: organization)
         connection.state.withLock { _ = $0.rooms.insert(room) }
-        state.withLock { _ = $0.rooms[room, default: []].insert(connection.sid) }
+        state.withLock { $0.rooms[room, default: [:]][connection.sid] = connection }
     }
 
     private func leave(_ connection: HubConnection, room: String, organization: String) {
         let room = Self.key(room, organization: organization)
         connection.state.withLock { _ = $0.rooms.remove(room) }
         state.withLock { state in
-            state.rooms[room]?.remove(connection.sid)
+            state.rooms[room]?.removeValue(forKey: connection.sid)
             if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
         }
     }
@@ -414,17 +415,16 @@ public final class Hub: Sendable {
                 state.offsets[event.organizationId] = offset
                 state.logs[event.organizationId, default: RecoveryLog()].append(
                     .init(offset: offset, time: now, event: event), window: window, limit: config.recoveryMaxEvents)
-                var rooms = ["org:\(event.organizationId)", "bd-account:\(event.accountId)"]
-                if let chat = event.chatId { rooms.append("chat:\(chat)") }
-                var sids = Set<String>()
-                for room in rooms { sids.formUnion(state.rooms[Self.key(room, organization: event.organizationId)] ?? []) }
-                guard !sids.isEmpty else { continue }
+                let members = Self.members(organization: event.organizationId, account: event.accountId, chat: event.chatId, in: state)
+                guard !members.isEmpty else { continue }
                 let packet = Self.eventPacket(event, offset: offset)
-                for sid in sids where state.connections[sid]?.outbox.push(packet, flushes: &flushes) == false { overflowing.insert(sid) }
+                Self.forEachOnce(members) { sid, connection in
+                    if !connection.outbox.push(packet, flushes: &flushes) { overflowing.insert(sid) }
+                }
             }
             return overflowing
         }
-        flushes.run()
+        flushes.run(delay: WireFlushes.broadcastDelay)
         for sid in overflowing {
             if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
         }
@@ -443,25 +443,44 @@ public final class Hub: Sendable {
                 if let last = state.delivered[organization], event.offset <= last { continue }
                 state.delivered[organization] = event.offset
                 state.offsets[organization] = max(state.offsets[organization] ?? 0, event.offset)
-                var rooms = ["org:\(organization)", "bd-account:\(event.accountId)"]
-                if let chat = event.chatId { rooms.append("chat:\(chat)") }
-                var sids = Set<String>()
-                for room in rooms { sids.formUnion(state.rooms[Self.key(room, organization: organization)] ?? []) }
-                guard !sids.isEmpty else { continue }
+                let members = Self.members(organization: organization, account: event.accountId, chat: event.chatId, in: state)
+                guard !members.isEmpty else { continue }
                 let packet = Self.eventPacket(json: event.json, offset: event.offset)
-                for sid in sids {
-                    if state.pending[sid] != nil {
+                Self.forEachOnce(members) { sid, connection in
+                    if !state.pending.isEmpty, state.pending[sid] != nil {
                         state.pending[sid]!.append((event.offset, packet))
-                    } else if state.connections[sid]?.outbox.push(packet, flushes: &flushes) == false {
+                    } else if !connection.outbox.push(packet, flushes: &flushes) {
                         overflowing.insert(sid)
                     }
                 }
             }
             return overflowing
         }
-        flushes.run()
+        flushes.run(delay: WireFlushes.broadcastDelay)
         for sid in overflowing {
             if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
+        }
+    }
+
+    /// The non-empty rooms an event goes to: its organization's, its account's, its chat's.
+    private static func members(organization: String, account: String, chat: String?, in state: State)
+        -> [[String: HubConnection]]
+    {
+        var members: [[String: HubConnection]] = []
+        members.reserveCapacity(3)
+        if let room = state.rooms[key("org:\(organization)", organization: organization)] { members.append(room) }
+        if let room = state.rooms[key("bd-account:\(account)", organization: organization)] { members.append(room) }
+        if let chat, let room = state.rooms[key("chat:\(chat)", organization: organization)] { members.append(room) }
+        return members
+    }
+
+    /// Each connection of `rooms` once: one in several rooms is visited in the first only (no
+    /// set of receivers is built; the later, smaller rooms are checked against the earlier ones).
+    private static func forEachOnce(_ rooms: [[String: HubConnection]], _ body: (String, HubConnection) -> Void) {
+        for (index, room) in rooms.enumerated() {
+            for (sid, connection) in room where !rooms[..<index].contains(where: { $0[sid] != nil }) {
+                body(sid, connection)
+            }
         }
     }
 
@@ -557,3 +576,4 @@ extension Hub: HubClusterSink {
         state.withLock { $0.perOrganization }
     }
 }
+

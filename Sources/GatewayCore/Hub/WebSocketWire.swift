@@ -41,6 +41,8 @@ final class WebSocketWire: ChannelDuplexHandler, @unchecked Sendable {
     private var readPending = false
     private var closeSent = false
     private var closeTimer: Scheduled<Void>?
+    /// The channel's writability, as its changes were reported (saves asking the channel per flush).
+    private var writable = true
     /// The outbox's packets are swapped into this (capacity kept), so a flush allocates nothing.
     private var writing: [HubFrame] = []
 
@@ -57,6 +59,7 @@ final class WebSocketWire: ChannelDuplexHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        writable = context.channel.isWritable
         if let sid = upgradingSid {
             upgradingSid = nil
             // Checked by the upgrader; gone meanwhile: nothing to upgrade.
@@ -306,7 +309,7 @@ final class WebSocketWire: ChannelDuplexHandler, @unchecked Sendable {
             writing.removeAll()
             return
         }
-        guard context.channel.isWritable else {
+        guard writable else {
             if outbox.wireStalled() { context.close(promise: nil) }
             return
         }
@@ -323,8 +326,9 @@ final class WebSocketWire: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writable = context.channel.isWritable
         context.fireChannelWritabilityChanged()
-        if context.channel.isWritable, case .open(let connection) = phase { flush(connection.outbox) }
+        if writable, case .open(let connection) = phase { flush(connection.outbox) }
     }
 }
 
@@ -340,11 +344,23 @@ struct WireFlushes {
         }
     }
 
-    func run() {
+    /// How long a broadcast's flushes wait before they run. A gateway send publishes two events
+    /// (MESSAGE_SENT, then MESSAGE_RECEIVED from the channel's echo) a fraction of a millisecond
+    /// apart; waiting 1 ms lets both leave in one write call per connection, and the kernel's
+    /// cost is per call far more than per byte (docs/BENCHMARKS.md, bench:hub write floor).
+    static let broadcastDelay = TimeAmount.milliseconds(1)
+
+    func run(delay: TimeAmount = .zero) {
         for group in groups {
             let flushes = group.flushes
-            group.loop.execute {
-                for (outbox, wire) in flushes { wire.flush(outbox) }
+            if delay > .zero {
+                group.loop.scheduleTask(in: delay) {
+                    for (outbox, wire) in flushes { wire.flush(outbox) }
+                }
+            } else {
+                group.loop.execute {
+                    for (outbox, wire) in flushes { wire.flush(outbox) }
+                }
             }
         }
     }
