@@ -345,10 +345,10 @@ struct WireFlushes {
     }
 
     /// How long a broadcast's flushes wait before they run. A gateway send publishes two events
-    /// (MESSAGE_SENT, then MESSAGE_RECEIVED from the channel's echo) a fraction of a millisecond
-    /// apart; waiting 1 ms lets both leave in one write call per connection, and the kernel's
-    /// cost is per call far more than per byte (docs/BENCHMARKS.md, bench:hub write floor).
-    static let broadcastDelay = TimeAmount.milliseconds(1)
+    /// (MESSAGE_SENT, then MESSAGE_RECEIVED from the channel's echo) about a millisecond apart
+    /// (more under load); waiting 2 ms lets both leave in one write call per connection, and the
+    /// kernel's cost is per call far more than per byte (docs/BENCHMARKS.md, bench:hub).
+    static let broadcastDelay = TimeAmount.milliseconds(2)
 
     func run(delay: TimeAmount = .zero) {
         for group in groups {
