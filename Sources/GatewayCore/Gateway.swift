@@ -1,7 +1,6 @@
 import Foundation
 import GatewayModel
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -127,11 +126,10 @@ public final class Gateway: Sendable {
     {
         Application(
             router: HTTPRoutes.build(gateway: self, metrics: metrics),
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: HubRoutes(hub: hub, corsOrigins: config.server.corsOrigins).webSocketRouter(),
-                // No WebSocket-level auto ping: Engine.IO's heartbeat already detects dead peers, and
-                // the ping loop would be one more task per idle connection.
-                configuration: .init(ws: .init(maxFrameSize: config.hub.maxPayload, autoPing: .disabled, validateUTF8: true))),
+            // WebSocket upgrades of /socket.io/ are served by the hub's NIO handler (WebSocketWire);
+            // everything else by Hummingbird. No WebSocket-level auto ping: Engine.IO's heartbeat
+            // already detects dead peers.
+            server: HubHTTPChannel.builder(hub: hub),
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "ChannelGateway"),
             services: [GatewayService(gateway: self)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

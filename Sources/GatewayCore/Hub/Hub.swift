@@ -22,7 +22,8 @@ public final class Hub: Sendable {
 
     struct State {
         var connections: [String: HubConnection] = [:]
-        var rooms: [String: Set<String>] = [:]
+        /// Room → its members (sid → connection): a broadcast walks the connections directly.
+        var rooms: [String: [String: HubConnection]] = [:]
         var perOrganization: [String: Int] = [:]
         var logs: [String: RecoveryLog] = [:]
         var offsets: [String: Int] = [:]
@@ -76,7 +77,7 @@ public final class Hub: Sendable {
             state.connections[connection.sid] = nil
             state.pending[connection.sid] = nil
             for room in rooms {
-                state.rooms[room]?.remove(connection.sid)
+                state.rooms[room]?.removeValue(forKey: connection.sid)
                 if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
             }
             if let organization = principal?.organizationId {
@@ -100,6 +101,12 @@ public final class Hub: Sendable {
 
     /// Handles one Engine.IO packet from the client; malformed input closes the session.
     func receive(_ text: Substring, on connection: HubConnection) async {
+        if let message = receiveTransport(text, on: connection) { await receive(message: message, on: connection) }
+    }
+
+    /// The part of `receive` that never waits: Engine.IO's own packets (ping, pong, close, …) are
+    /// handled here; a Socket.IO message is returned for `receive(message:on:)`.
+    func receiveTransport(_ text: Substring, on connection: HubConnection) -> String? {
         let now = ContinuousClock.now
         connection.state.withLock { $0.lastSeen = now }
         do {
@@ -109,20 +116,34 @@ public final class Hub: Sendable {
             case .pong:
                 connection.state.withLock { $0.pingSentAt = nil }
             case .message(let payload):
-                try await receive(try SocketIOPacket(parsing: payload, maxLength: config.maxPayload), on: connection)
+                return payload
             case .close:
                 close(connection, reason: "client closed")
             case .upgrade, .noop, .open:
                 break
             }
         } catch {
-            logger.debug("closing \(connection.sid): \(error)")
-            if connection.principal != nil {
-                connection.send(SocketIOPacket.event("error", ["code": "bad_packet", "message": .string("\(error)")]))
-            }
-            connection.send(.close)
-            close(connection, reason: "malformed packet: \(error)")
+            malformed(error, on: connection)
         }
+        return nil
+    }
+
+    /// A Socket.IO packet (an Engine.IO message's payload).
+    func receive(message payload: String, on connection: HubConnection) async {
+        do {
+            try await receive(try SocketIOPacket(parsing: payload, maxLength: config.maxPayload), on: connection)
+        } catch {
+            malformed(error, on: connection)
+        }
+    }
+
+    private func malformed(_ error: any Error, on connection: HubConnection) {
+        logger.debug("closing \(connection.sid): \(error)")
+        if connection.principal != nil {
+            connection.send(SocketIOPacket.event("error", ["code": "bad_packet", "message": .string("\(error)")]))
+        }
+        connection.send(.close)
+        close(connection, reason: "malformed packet: \(error)")
     }
 
     private func receive(_ packet: SocketIOPacket, on connection: HubConnection) async throws {
@@ -187,7 +208,7 @@ public final class Hub: Sendable {
             return await connectRecovering(connection, principal: principal, rooms: rooms, offset: offset, backplane: backplane)
         }
         state.withLock { state in
-            for room in rooms { state.rooms[room, default: []].insert(connection.sid) }
+            for room in rooms { state.rooms[room, default: [:]][connection.sid] = connection }
             let missed = offset.flatMap { offset in
                 state.logs[organization]?.events(after: offset, now: now, window: .seconds(config.recoveryWindowSeconds))
             }
@@ -246,7 +267,7 @@ public final class Hub: Sendable {
         let open = state.withLock { state -> Bool in
             guard state.connections[connection.sid] != nil else { return false }  // closed meanwhile
             state.pending[connection.sid] = []
-            for room in rooms { state.rooms[room, default: []].insert(connection.sid) }
+            for room in rooms { state.rooms[room, default: [:]][connection.sid] = connection }
             return true
         }
         guard open else { return }
@@ -286,14 +307,14 @@ public final class Hub: Sendable {
     private func join(_ connection: HubConnection, room: String, organization: String) {
         let room = Self.key(room, organization: organization)
         connection.state.withLock { _ = $0.rooms.insert(room) }
-        state.withLock { _ = $0.rooms[room, default: []].insert(connection.sid) }
+        state.withLock { $0.rooms[room, default: [:]][connection.sid] = connection }
     }
 
     private func leave(_ connection: HubConnection, room: String, organization: String) {
         let room = Self.key(room, organization: organization)
         connection.state.withLock { _ = $0.rooms.remove(room) }
         state.withLock { state in
-            state.rooms[room]?.remove(connection.sid)
+            state.rooms[room]?.removeValue(forKey: connection.sid)
             if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
         }
     }
@@ -394,17 +415,16 @@ public final class Hub: Sendable {
                 state.offsets[event.organizationId] = offset
                 state.logs[event.organizationId, default: RecoveryLog()].append(
                     .init(offset: offset, time: now, event: event), window: window, limit: config.recoveryMaxEvents)
-                var rooms = ["org:\(event.organizationId)", "bd-account:\(event.accountId)"]
-                if let chat = event.chatId { rooms.append("chat:\(chat)") }
-                var sids = Set<String>()
-                for room in rooms { sids.formUnion(state.rooms[Self.key(room, organization: event.organizationId)] ?? []) }
-                guard !sids.isEmpty else { continue }
+                let members = Self.members(organization: event.organizationId, account: event.accountId, chat: event.chatId, in: state)
+                guard !members.isEmpty else { continue }
                 let packet = Self.eventPacket(event, offset: offset)
-                for sid in sids where state.connections[sid]?.outbox.push(packet, flushes: &flushes) == false { overflowing.insert(sid) }
+                Self.forEachOnce(members) { sid, connection in
+                    if !connection.outbox.push(packet, flushes: &flushes) { overflowing.insert(sid) }
+                }
             }
             return overflowing
         }
-        flushes.run()
+        flushes.run(delay: WireFlushes.broadcastDelay)
         for sid in overflowing {
             if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
         }
@@ -423,25 +443,44 @@ public final class Hub: Sendable {
                 if let last = state.delivered[organization], event.offset <= last { continue }
                 state.delivered[organization] = event.offset
                 state.offsets[organization] = max(state.offsets[organization] ?? 0, event.offset)
-                var rooms = ["org:\(organization)", "bd-account:\(event.accountId)"]
-                if let chat = event.chatId { rooms.append("chat:\(chat)") }
-                var sids = Set<String>()
-                for room in rooms { sids.formUnion(state.rooms[Self.key(room, organization: organization)] ?? []) }
-                guard !sids.isEmpty else { continue }
+                let members = Self.members(organization: organization, account: event.accountId, chat: event.chatId, in: state)
+                guard !members.isEmpty else { continue }
                 let packet = Self.eventPacket(json: event.json, offset: event.offset)
-                for sid in sids {
-                    if state.pending[sid] != nil {
+                Self.forEachOnce(members) { sid, connection in
+                    if !state.pending.isEmpty, state.pending[sid] != nil {
                         state.pending[sid]!.append((event.offset, packet))
-                    } else if state.connections[sid]?.outbox.push(packet, flushes: &flushes) == false {
+                    } else if !connection.outbox.push(packet, flushes: &flushes) {
                         overflowing.insert(sid)
                     }
                 }
             }
             return overflowing
         }
-        flushes.run()
+        flushes.run(delay: WireFlushes.broadcastDelay)
         for sid in overflowing {
             if let connection = connection(sid: sid) { close(connection, reason: "client too slow (outbox full)") }
+        }
+    }
+
+    /// The non-empty rooms an event goes to: its organization's, its account's, its chat's.
+    private static func members(organization: String, account: String, chat: String?, in state: State)
+        -> [[String: HubConnection]]
+    {
+        var members: [[String: HubConnection]] = []
+        members.reserveCapacity(3)
+        if let room = state.rooms[key("org:\(organization)", organization: organization)] { members.append(room) }
+        if let room = state.rooms[key("bd-account:\(account)", organization: organization)] { members.append(room) }
+        if let chat, let room = state.rooms[key("chat:\(chat)", organization: organization)] { members.append(room) }
+        return members
+    }
+
+    /// Each connection of `rooms` once: one in several rooms is visited in the first only (no
+    /// set of receivers is built; the later, smaller rooms are checked against the earlier ones).
+    private static func forEachOnce(_ rooms: [[String: HubConnection]], _ body: (String, HubConnection) -> Void) {
+        for (index, room) in rooms.enumerated() {
+            for (sid, connection) in room where !rooms[..<index].contains(where: { $0[sid] != nil }) {
+                body(sid, connection)
+            }
         }
     }
 
@@ -537,3 +576,4 @@ extension Hub: HubClusterSink {
         state.withLock { $0.perOrganization }
     }
 }
+

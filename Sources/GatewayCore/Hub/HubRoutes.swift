@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
 import NIOCore
 
 /// Engine.IO transports at /socket.io/: HTTP long-polling (GET/POST) and WebSocket, with the
 /// polling → WebSocket upgrade. Protocol logic lives in `Hub`; this file only moves text.
+/// (The WebSocket transport itself: `HubHTTPChannel` and `WebSocketWire`.)
 struct HubRoutes {
     let hub: Hub
     let corsOrigins: [String]
@@ -90,80 +90,5 @@ struct HubRoutes {
             if connection.isClosed { break }
         }
         return text("ok", contentType: "text/html", origin: origin)
-    }
-
-    /// The WebSocket side: a fresh session, or the upgrade of a polling one (`2probe` → `3probe`, then `5`).
-    func webSocketRouter() -> Router<HubWebSocketRequestContext> {
-        let router = Router(context: HubWebSocketRequestContext.self)
-        let hub = self.hub
-        router.ws("/socket.io") { request, _ in
-            let query = request.uri.queryParameters
-            guard query["EIO"] == "4", query["transport"] == "websocket" else { return .dontUpgrade }
-            // Only a polling session can be upgraded, and only once.
-            if let sid = query["sid"] {
-                guard let session = hub.connection(sid: String(sid)), session.state.withLock({ $0.transport }) == .polling else {
-                    return .dontUpgrade
-                }
-            }
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            let maxPayload = hub.config.maxPayload
-            var messages = inbound.messages(maxSize: maxPayload).makeAsyncIterator()
-            let connection: HubConnection
-            if let sid = context.request.uri.queryParameters["sid"] {
-                guard let polling = hub.connection(sid: String(sid)) else { return }
-                guard case .text(let probe) = try await messages.next(), probe == "2probe" else { return }
-                try await outbound.writeTextMessage("3probe")
-                guard case .text(let upgrade) = try await messages.next(), upgrade == "5" else { return }
-                let upgraded = polling.state.withLock { state -> Bool in
-                    guard state.transport == .polling else { return false }
-                    state.transport = .websocket
-                    return true
-                }
-                guard upgraded else { return }
-                connection = polling
-            } else {
-                connection = hub.open(transport: .websocket)
-            }
-            // From here the hub's packets go straight onto the channel (a waiting poll ends).
-            do {
-                try await WebSocketWire.attach(to: context.requestContext.channel, outbound: outbound, outbox: connection.outbox)
-            } catch {
-                hub.close(connection, reason: "WebSocket channel closed during setup: \(error)")
-                return
-            }
-            do {
-                while let message = try await messages.next() {
-                    guard case .text(let text) = message else {
-                        connection.send(.close)
-                        hub.close(connection, reason: "binary frames are not supported")
-                        break
-                    }
-                    // In a short-lived task: CONNECT's deep async frames (JWT verification, store
-                    // and cluster calls) then grow that task's allocator, freed when it ends, not
-                    // this one's, which would keep them (~15 KB) for as long as the socket is open.
-                    await Task { await hub.receive(text[...], on: connection) }.value
-                    if connection.isClosed { break }
-                }
-            } catch {
-                hub.close(connection, reason: "transport error: \(error)")
-            }
-            // Closing the session flushes what its outbox still holds, then the close handshake.
-            hub.close(connection, reason: "transport closed")
-        }
-        return router
-    }
-}
-
-/// Hummingbird's basic WebSocket context plus the channel, which the hub writes to directly.
-struct HubWebSocketRequestContext: RequestContext, WebSocketRequestContext {
-    var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<Self>
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        webSocket = .init()
-        channel = source.channel
     }
 }

@@ -93,15 +93,15 @@ final class Outbox: Sendable {
         }
     }
 
-    /// The wire's flush, on its event loop: what to write now, and whether the outbox is closed
-    /// (then the wire is detached: nothing follows).
-    func takeForWire() -> (packets: [HubFrame], closed: Bool) {
+    /// The wire's flush, on its event loop: swaps what to write now into `packets` (an empty
+    /// array whose capacity the outbox keeps, so neither side allocates per flush); true when the
+    /// outbox is closed (then the wire is detached: nothing follows).
+    func takeForWire(into packets: inout [HubFrame]) -> Bool {
         state.withLock { state in
             state.flushScheduled = false
-            let packets = state.packets
-            state.packets.removeAll()
+            swap(&state.packets, &packets)
             if state.closed { state.wire = nil }
-            return (packets, state.closed)
+            return state.closed
         }
     }
 
