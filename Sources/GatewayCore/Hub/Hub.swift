@@ -499,8 +499,10 @@ public final class Hub: Sendable {
         var writer = JSONWriter(capacity: 1024)
         writer.write(event, offset: offset)
         var bytes = Array("42[\"event\",".utf8)
-        bytes.reserveCapacity(writer.bytes.count + 12)
-        bytes.append(contentsOf: writer.bytes)
+        writer.withUnsafeBytes { json in
+            bytes.reserveCapacity(json.count + 12)
+            bytes.append(contentsOf: json)
+        }
         bytes.append(UInt8(ascii: "]"))
         return HubFrame(utf8: bytes)
     }
