@@ -27,6 +27,14 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         Array(UnsafeBufferPointer(start: base, count: count))
     }
 
+    /// How many bytes are written so far.
+    public var byteCount: Int { count }
+
+    /// A copy of the bytes written from `start` on (e.g. one element, to keep).
+    public func bytes(from start: Int) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: base + start, count: count - start))
+    }
+
     /// The JSON written so far, without copying it.
     public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try body(UnsafeRawBufferPointer(start: base, count: count))

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import GatewayModel
 
@@ -91,7 +92,8 @@ extension SQLiteStore {
 
     public func chats(_ query: ChatQuery) async throws -> Page<Chat> {
         var items: [Chat] = []
-        let position = try chatRows(query) { statement in
+        let position = try chatRows(query) { _, _, columns in
+            let statement = try columns()
             let lastMessage = statement.string(9) == nil ? nil : Self.message(from: statement, at: 8)
             items.append(Chat(
                 organizationId: statement.string(2) ?? "", channel: statement.string(3) ?? "",
@@ -103,19 +105,38 @@ extension SQLiteStore {
         return Page(items: items, position)
     }
 
+    /// Chats whose revision has not changed since a listing last wrote them are copied from
+    /// `chatCache`; the others are read in full, written and kept there.
     public func writeChats(_ query: ChatQuery, into writer: inout JSONWriter) async throws -> PagePosition {
         writer.openArray()
-        let position = try chatRows(query) { row in
+        let position = try chatRows(query) { rowid, revision, columns in
             writer.nextElement()
-            Self.writeChat(from: row, into: &writer)
+            if let json = chatCache.json(rowid: rowid, revision: revision) {
+                writer.raw(json)
+            } else {
+                let start = writer.byteCount
+                Self.writeChat(from: try columns(), into: &writer)
+                chatCache.keep(writer.bytes(from: start), rowid: rowid, revision: revision)
+            }
         }
         writer.closeArray()
         return position
     }
 
-    /// Steps through the chat rows (with their last message's columns from column 8) `query`
-    /// selects, handing each to `row`.
-    private func chatRows(_ query: ChatQuery, _ row: (SQLiteStatement) -> Void) throws -> PagePosition {
+    /// A chat's columns by rowid: the chat's, then its last message's from column 8.
+    private static let chatByRowid = """
+        SELECT c.account_id, c.chat_id, c.organization_id, c.channel, c.kind, c.title, c.unread_count,
+            c.last_activity, \(lastMessageColumns)
+        FROM chats c LEFT JOIN messages m ON m.seq = c.last_message_seq AND m.id = c.last_message_id
+        WHERE c.rowid = ?
+        """
+
+    /// Steps through the chats `query` selects, handing `row` each one's rowid and revision, and
+    /// a function that reads all its columns (as in `chatByRowid`) for when they are needed.
+    /// Both statements run in one read transaction, so the columns are those of that revision.
+    private func chatRows(
+        _ query: ChatQuery, _ row: (_ rowid: Int, _ revision: Int, _ columns: () throws -> SQLiteStatement) throws -> Void
+    ) throws -> PagePosition {
         var filter = SQLFilter("c.organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("c.channel = ?", .text(channel)) }
         if let account = query.accountId { filter.add("c.account_id = ?", .text(account)) }
@@ -128,25 +149,36 @@ extension SQLiteStore {
                     [.double(time), .double(time), .text(parts[1]), .text(parts[1]), .text(parts[2])]
                 )
             }
-            let statement = try reader.prepare("""
-                SELECT c.account_id, c.chat_id, c.organization_id, c.channel, c.kind, c.title, c.unread_count,
-                    c.last_activity, \(Self.lastMessageColumns)
-                FROM chats c LEFT JOIN messages m ON m.seq = c.last_message_seq AND m.id = c.last_message_id
+            let keys = try reader.prepare("""
+                SELECT c.rowid, c.revision, c.last_activity, c.account_id, c.chat_id FROM chats c
                 WHERE \(window.filter.sql)
                 ORDER BY c.last_activity DESC, c.account_id DESC, c.chat_id DESC LIMIT ? OFFSET ?
                 """)
-            statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
+            keys.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
+            let chat = try reader.prepare(Self.chatByRowid)
+            defer {
+                chat.reset()
+                keys.reset()
+            }
             var count = 0
             var lastKey: [String] = []
-            while try statement.step(), count < query.limit {
-                row(statement)
+            while try keys.step(), count < query.limit {
+                let rowid = keys.int(0) ?? 0
+                try row(rowid, keys.int(1) ?? 0) {
+                    chat.reset()
+                    chat.bind([.int(rowid)])
+                    guard try chat.step() else {
+                        throw SQLiteError(code: SQLITE_INTERNAL, message: "chat row \(rowid) vanished within its read transaction")
+                    }
+                    return chat
+                }
                 count += 1
                 // Only a full page's last row can start the next page.
                 if count == query.limit {
-                    lastKey = [String(statement.double(7) ?? 0), statement.string(0) ?? "", statement.string(1) ?? ""]
+                    lastKey = [String(keys.double(2) ?? 0), keys.string(3) ?? "", keys.string(4) ?? ""]
                 }
             }
-            return window.position(count: count, lastKey: lastKey, hasMore: try Self.stepped(statement))
+            return window.position(count: count, lastKey: lastKey, hasMore: try Self.stepped(keys))
         }
     }
 
