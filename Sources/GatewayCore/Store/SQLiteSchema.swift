@@ -120,25 +120,28 @@ enum SQLiteSchema {
         ALTER TABLE chats ADD COLUMN last_message_seq INTEGER;
         UPDATE chats SET last_message_seq = (SELECT seq FROM messages WHERE id = chats.last_message_id);
         """,
-        // 5: every version of a chat row, its last message included, gets a revision no other
-        // version ever had (from one counter), so a listing can keep a chat's JSON under it
-        // (ChatJSONCache). Triggers keep it true whoever writes: any change to a chat row, and
-        // any change to or deletion of the message that is its last.
+        // 5: revisions for the listings' JSON caches (RowJSONCache). Every version of a chat row,
+        // its last message included, gets a revision no other version ever had (one counter);
+        // a message gets one each time it changes (0 as inserted: its id tells rows apart).
+        // Triggers keep them true whoever writes.
         """
         ALTER TABLE chats ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
         UPDATE chats SET revision = rowid;
-        CREATE TABLE chat_revision_counter (value INTEGER NOT NULL);
-        INSERT INTO chat_revision_counter SELECT COALESCE(MAX(rowid), 0) FROM chats;
+        CREATE TABLE revision_counter (value INTEGER NOT NULL);
+        INSERT INTO revision_counter SELECT COALESCE(MAX(rowid), 0) FROM chats;
 
         CREATE TRIGGER chats_revision_on_insert AFTER INSERT ON chats BEGIN
-            UPDATE chat_revision_counter SET value = value + 1;
-            UPDATE chats SET revision = (SELECT value FROM chat_revision_counter) WHERE rowid = NEW.rowid;
+            UPDATE revision_counter SET value = value + 1;
+            UPDATE chats SET revision = (SELECT value FROM revision_counter) WHERE rowid = NEW.rowid;
         END;
         CREATE TRIGGER chats_revision_on_update AFTER UPDATE ON chats WHEN NEW.revision = OLD.revision BEGIN
-            UPDATE chat_revision_counter SET value = value + 1;
-            UPDATE chats SET revision = (SELECT value FROM chat_revision_counter) WHERE rowid = NEW.rowid;
+            UPDATE revision_counter SET value = value + 1;
+            UPDATE chats SET revision = (SELECT value FROM revision_counter) WHERE rowid = NEW.rowid;
         END;
-        CREATE TRIGGER chats_revision_on_message_update AFTER UPDATE ON messages BEGIN
+        CREATE TRIGGER messages_revision_on_update AFTER UPDATE ON messages WHEN NEW.revision = OLD.revision BEGIN
+            UPDATE revision_counter SET value = value + 1;
+            UPDATE messages SET revision = (SELECT value FROM revision_counter) WHERE seq = NEW.seq;
             UPDATE chats SET last_message_seq = last_message_seq
             WHERE account_id = NEW.account_id AND chat_id = NEW.chat_id AND last_message_seq = NEW.seq;
         END;

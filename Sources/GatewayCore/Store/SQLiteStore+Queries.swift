@@ -33,22 +33,37 @@ extension SQLiteStore {
 
     public func messages(_ query: MessageQuery) async throws -> Page<Message> {
         var items: [Message] = []
-        let position = try messageRows(query) { items.append(Self.message(from: $0)) }
+        let position = try messageRows(query) { _, _, _, columns in items.append(Self.message(from: try columns())) }
         return Page(items: items, position)
     }
 
+    /// Messages whose revision has not changed since a listing last wrote them are copied from
+    /// `messageCache`; the others are read in full, written and kept there.
     public func writeMessages(_ query: MessageQuery, into writer: inout JSONWriter) async throws -> PagePosition {
         writer.openArray()
-        let position = try messageRows(query) { row in
+        let position = try messageRows(query) { seq, revision, id, columns in
             writer.nextElement()
-            Self.writeMessage(from: row, into: &writer)
+            if let json = messageCache.json(key: seq, revision: revision, identity: id) {
+                writer.raw(json)
+            } else {
+                let start = writer.byteCount
+                Self.writeMessage(from: try columns(), into: &writer)
+                messageCache.keep(writer.bytes(from: start), key: seq, revision: revision, identity: id)
+            }
         }
         writer.closeArray()
         return position
     }
 
-    /// Steps through the rows `query` selects, handing each to `row`.
-    private func messageRows(_ query: MessageQuery, _ row: (SQLiteStatement) -> Void) throws -> PagePosition {
+    private static let messageBySeq = "SELECT \(messageColumns) FROM messages WHERE seq = ?"
+
+    /// Steps through the messages `query` selects, handing `row` each one's seq, revision and id,
+    /// and a function that reads all its columns (as `messageColumns`) for when they are needed.
+    /// Both statements run in one read transaction, so the columns are those of that revision.
+    private func messageRows(
+        _ query: MessageQuery,
+        _ row: (_ seq: Int, _ revision: Int, _ id: UnsafeBufferPointer<UInt8>?, _ columns: () throws -> SQLiteStatement) throws -> Void
+    ) throws -> PagePosition {
         var filter = SQLFilter("organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("channel = ?", .text(channel)) }
         if let account = query.accountId { filter.add("account_id = ?", .text(account)) }
@@ -69,21 +84,37 @@ extension SQLiteStore {
                 guard parts.count == 2, let time = Double(parts[0]), let seq = Int(parts[1]) else { return nil }
                 return ("(created_at < ? OR (created_at = ? AND seq < ?))", [.double(time), .double(time), .int(seq)])
             }
-            let statement = try reader.prepare("""
-                SELECT \(Self.messageColumns) FROM messages WHERE \(window.filter.sql)
+            let keys = try reader.prepare("""
+                SELECT seq, revision, id, created_at FROM messages WHERE \(window.filter.sql)
                 ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?
                 """)
-            statement.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
+            keys.bind(window.filter.values + [.int(query.limit + 1), .int(window.offset)])
+            let message = try reader.prepare(Self.messageBySeq)
+            defer {
+                message.reset()
+                keys.reset()
+            }
             var count = 0
             var lastKey: [String] = []
-            while try statement.step(), count < query.limit {
-                row(statement)
+            while try keys.step(), count < query.limit {
+                let seq = keys.int(0) ?? 0
+                try row(seq, keys.int(1) ?? 0, keys.utf8(2)) { try Self.fetch(message, key: seq) }
                 count += 1
                 // Only a full page's last row can start the next page.
-                if count == query.limit { lastKey = [String(statement.double(19) ?? 0), String(statement.int(0) ?? 0)] }
+                if count == query.limit { lastKey = [String(keys.double(3) ?? 0), String(seq)] }
             }
-            return window.position(count: count, lastKey: lastKey, hasMore: try Self.stepped(statement))
+            return window.position(count: count, lastKey: lastKey, hasMore: try Self.stepped(keys))
         }
+    }
+
+    /// Steps `statement` (one row by an integer key, within a listing's read transaction) to its row.
+    private static func fetch(_ statement: SQLiteStatement, key: Int) throws -> SQLiteStatement {
+        statement.reset()
+        statement.bind([.int(key)])
+        guard try statement.step() else {
+            throw SQLiteError(code: SQLITE_INTERNAL, message: "row \(key) vanished within its read transaction")
+        }
+        return statement
     }
 
     /// The message columns prefixed `m.` for the chats join (built once, not per request).
@@ -111,12 +142,12 @@ extension SQLiteStore {
         writer.openArray()
         let position = try chatRows(query) { rowid, revision, columns in
             writer.nextElement()
-            if let json = chatCache.json(rowid: rowid, revision: revision) {
+            if let json = chatCache.json(key: rowid, revision: revision) {
                 writer.raw(json)
             } else {
                 let start = writer.byteCount
                 Self.writeChat(from: try columns(), into: &writer)
-                chatCache.keep(writer.bytes(from: start), rowid: rowid, revision: revision)
+                chatCache.keep(writer.bytes(from: start), key: rowid, revision: revision)
             }
         }
         writer.closeArray()
@@ -164,14 +195,7 @@ extension SQLiteStore {
             var lastKey: [String] = []
             while try keys.step(), count < query.limit {
                 let rowid = keys.int(0) ?? 0
-                try row(rowid, keys.int(1) ?? 0) {
-                    chat.reset()
-                    chat.bind([.int(rowid)])
-                    guard try chat.step() else {
-                        throw SQLiteError(code: SQLITE_INTERNAL, message: "chat row \(rowid) vanished within its read transaction")
-                    }
-                    return chat
-                }
+                try row(rowid, keys.int(1) ?? 0) { try Self.fetch(chat, key: rowid) }
                 count += 1
                 // Only a full page's last row can start the next page.
                 if count == query.limit {

@@ -14,8 +14,9 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
     private let stateConnection: SQLiteConnection
     private let stateLock = NSLock()
     let encoder = JSONEncoder()
-    /// Chats' listing JSON by revision (see `writeChats`).
-    let chatCache = ChatJSONCache()
+    /// Listings' JSON by row revision (see `writeChats`, `writeMessages`).
+    let chatCache = RowJSONCache()
+    let messageCache = RowJSONCache()
     /// Contacts as last written (writer queue only): unchanged contacts are not rewritten.
     var knownContacts: [ContactKey: Contact] = [:]
     static let knownContactsLimit = 100_000

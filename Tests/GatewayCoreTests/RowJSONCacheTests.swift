@@ -4,10 +4,10 @@ import Testing
 
 @testable import GatewayCore
 
-/// The chats listing copies each chat's JSON from `ChatJSONCache` while the chat's revision is
-/// unchanged. After every kind of write, by the store or by anyone else on the file, the listing
-/// must still be exactly what the chats read afresh would be written as.
-@Suite struct ChatJSONCacheTests {
+/// The chats and messages listings copy each row's JSON from a `RowJSONCache` while the row's
+/// revision is unchanged. After every kind of write, by the store or by anyone else on the file,
+/// the listings must still be exactly what the rows read afresh would be written as.
+@Suite struct RowJSONCacheTests {
     static let org = "org-cache"
     static let start = Date(timeIntervalSince1970: 1_764_806_400)
 
@@ -19,18 +19,26 @@ import Testing
             isRead: false, createdAt: start.addingTimeInterval(Double(index)), sentAt: nil)
     }
 
-    /// The listing as written (through the cache) and as the model values read afresh.
-    static func listings(_ store: SQLiteStore) async throws -> (written: String, fresh: String) {
-        var query = ChatQuery(organizationId: org)
-        query.limit = 200
-        var written = JSONWriter()
-        _ = try await store.writeChats(query, into: &written)
-        var fresh = JSONWriter()
-        fresh.array(try await store.chats(query).items) { $0.write($1) }
-        return (String(decoding: written.bytes, as: UTF8.self), String(decoding: fresh.bytes, as: UTF8.self))
+    /// The chats and the messages listings as written (through the caches) and as the model
+    /// values read afresh.
+    static func listings(_ store: SQLiteStore) async throws -> (chats: String, freshChats: String, messages: String, freshMessages: String) {
+        var chatQuery = ChatQuery(organizationId: org)
+        chatQuery.limit = 200
+        var chats = JSONWriter()
+        _ = try await store.writeChats(chatQuery, into: &chats)
+        var freshChats = JSONWriter()
+        freshChats.array(try await store.chats(chatQuery).items) { $0.write($1) }
+        var messageQuery = MessageQuery(organizationId: org)
+        messageQuery.limit = 200
+        var messages = JSONWriter()
+        _ = try await store.writeMessages(messageQuery, into: &messages)
+        var freshMessages = JSONWriter()
+        freshMessages.array(try await store.messages(messageQuery).items) { $0.write($1) }
+        func text(_ writer: borrowing JSONWriter) -> String { String(decoding: writer.bytes, as: UTF8.self) }
+        return (text(chats), text(freshChats), text(messages), text(freshMessages))
     }
 
-    @Test func cachedChatsFollowEveryChange() async throws {
+    @Test func cachedRowsFollowEveryChange() async throws {
         let directory = try TemporaryDirectory()
         let store = try SQLiteStore(path: directory.file("gw.sqlite"))
         try await store.migrate()
@@ -38,13 +46,15 @@ import Testing
         _ = try await store.write((0..<6).map { .insertMessage(Self.message($0, chat: "chat-\($0 % 3)"), chat: ChatInfo(kind: .user, title: "Chat")) })
 
         var previous = try await Self.listings(store)
-        #expect(previous.written == previous.fresh)
-        /// Applies a change, then checks the listing is fresh and did change (or did not).
+        #expect(previous.chats == previous.freshChats)
+        #expect(previous.messages == previous.freshMessages)
+        /// Applies a change, then checks both listings are fresh and the chats did change (or not).
         func expectListing(changed: Bool, _ comment: Comment, after change: () async throws -> Void) async throws {
             try await change()
             let now = try await Self.listings(store)
-            #expect(now.written == now.fresh, comment)
-            #expect((now.written != previous.written) == changed, comment)
+            #expect(now.chats == now.freshChats, comment)
+            #expect(now.messages == now.freshMessages, comment)
+            #expect((now.chats != previous.chats) == changed, comment)
             previous = now
         }
 
@@ -82,6 +92,13 @@ import Testing
         try await expectListing(changed: true, "the last message deleted by another connection") {
             try other.execute("DELETE FROM messages WHERE external_id = 'e11'")
         }
+        try await expectListing(changed: true, "a new message (listed, so kept as inserted)") {
+            _ = try await store.write([.insertMessage(Self.message(29, chat: "chat-0"), chat: ChatInfo(kind: .user, title: nil))])
+        }
+        try await expectListing(changed: true, "the newest message deleted and a new one given its seq") {
+            try other.execute("DELETE FROM messages WHERE seq = (SELECT MAX(seq) FROM messages)")
+            _ = try await store.write([.insertMessage(Self.message(30, chat: "chat-0"), chat: ChatInfo(kind: .user, title: nil))])
+        }
         try await expectListing(changed: true, "a chat deleted and another created by another connection") {
             try other.execute("""
                 DELETE FROM chats WHERE chat_id = 'chat-2';
@@ -94,17 +111,23 @@ import Testing
         }
     }
 
-    @Test func theCacheStartsAgainPastItsLimit() {
-        let cache = ChatJSONCache(byteLimit: 100)
-        cache.keep(Array(repeating: 1, count: 60), rowid: 1, revision: 1)
-        cache.keep(Array(repeating: 2, count: 30), rowid: 2, revision: 2)
-        #expect(cache.json(rowid: 1, revision: 1)?.count == 60)
-        #expect(cache.json(rowid: 1, revision: 2) == nil)
-        cache.keep(Array(repeating: 3, count: 20), rowid: 3, revision: 3)
-        #expect(cache.json(rowid: 1, revision: 1) == nil)
-        #expect(cache.json(rowid: 3, revision: 3)?.count == 20)
-        cache.keep(Array(repeating: 4, count: 10), rowid: 3, revision: 4)
-        #expect(cache.json(rowid: 3, revision: 3) == nil)
-        #expect(cache.json(rowid: 3, revision: 4) == [UInt8](repeating: 4, count: 10))
+    @Test func entriesMatchRevisionAndIdentityAndTheCacheStartsAgainPastItsLimit() {
+        let cache = RowJSONCache(byteLimit: 100)
+        cache.keep(Array(repeating: 1, count: 60), key: 1, revision: 1)
+        cache.keep(Array(repeating: 2, count: 30), key: 2, revision: 2)
+        #expect(cache.json(key: 1, revision: 1)?.count == 60)
+        #expect(cache.json(key: 1, revision: 2) == nil)
+        cache.keep(Array(repeating: 3, count: 20), key: 3, revision: 3)
+        #expect(cache.json(key: 1, revision: 1) == nil)
+        #expect(cache.json(key: 3, revision: 3)?.count == 20)
+        cache.keep(Array(repeating: 4, count: 10), key: 3, revision: 4)
+        #expect(cache.json(key: 3, revision: 3) == nil)
+        #expect(cache.json(key: 3, revision: 4) == [UInt8](repeating: 4, count: 10))
+
+        let id: [UInt8] = Array("0193a4d2-0000-7000-8000-000000000001".utf8)
+        id.withUnsafeBufferPointer { cache.keep([5], key: 4, revision: 0, identity: $0) }
+        #expect(id.withUnsafeBufferPointer { cache.json(key: 4, revision: 0, identity: $0) } == [5])
+        #expect(Array("0193a4d2-0000-7000-8000-000000000002".utf8).withUnsafeBufferPointer { cache.json(key: 4, revision: 0, identity: $0) } == nil)
+        #expect(cache.json(key: 4, revision: 0) == nil)
     }
 }
