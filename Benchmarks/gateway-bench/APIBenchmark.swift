@@ -25,34 +25,41 @@ struct APIBenchmark {
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = try freeLoopbackPort()
         let secret = String(repeating: "b", count: 40)
-        let gateway = try await startBenchGateway(in: directory, pluginDirectory: pluginDirectory) { config in
-            config.auth.jwt.secret = secret
-            config.api.rateLimitPerMinute = 100_000_000
-            config.server.host = "127.0.0.1"
-            config.server.port = port
-        }
-        try await emitLoopback(gateway, start: 0, count: messages, chats: chats)
-        await gateway.pipeline.flush()
-
-        let app = gateway.application(metrics: nil)
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-        try await Task.sleep(for: .seconds(1))
-        let now = Date()
         let token = try await TokenMinter.mint(
-            TokenClaims(userId: "bench", organizationId: "org", role: "admin", email: nil, expiresAt: now.addingTimeInterval(3600)),
+            TokenClaims(userId: "bench", organizationId: "org", role: "admin", email: nil, expiresAt: Date().addingTimeInterval(3600)),
             secret: secret)
         let base = "http://127.0.0.1:\(port)"
-        var results: [Result] = []
-        for (name, path) in [
-            ("/health (ceiling)", "/health"), ("messages?limit=50", "/api/messaging/messages?limit=50"),
-            ("chats", "/api/messaging/chats"),
-        ] {
-            results.append(try wrk(name: name, url: base + path, token: token))
+        let listings = [("messages?limit=50", "/api/messaging/messages?limit=50"), ("chats", "/api/messaging/chats")]
+        /// Serves the store in `directory` (filling it first when `fill`) and runs wrk on `endpoints`.
+        func serve(listingCacheMegabytes: Int, fill: Bool, _ endpoints: [(String, String)]) async throws -> [Result] {
+            let gateway = try await startBenchGateway(in: directory, pluginDirectory: pluginDirectory) { config in
+                config.auth.jwt.secret = secret
+                config.api.rateLimitPerMinute = 100_000_000
+                config.server.host = "127.0.0.1"
+                config.server.port = port
+                config.storage.listingCacheMegabytes = listingCacheMegabytes
+            }
+            if fill {
+                try await emitLoopback(gateway, start: 0, count: messages, chats: chats)
+                await gateway.pipeline.flush()
+            }
+            let app = gateway.application(metrics: nil)
+            let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+            try await Task.sleep(for: .seconds(1))
+            var results: [Result] = []
+            for (name, path) in endpoints {
+                results.append(try wrk(name: name, url: base + path, token: token))
+            }
+            server.cancel()
+            _ = try? await server.value
+            await gateway.stop()
+            return results
         }
-        server.cancel()
-        _ = try? await server.value
-        await gateway.stop()
-        return results
+        // As configured by default, then with the listings' JSON caches off: every row read and
+        // written on every request, as when every row changed since the last listing.
+        let cached = try await serve(listingCacheMegabytes: 32, fill: true, [("/health (ceiling)", "/health")] + listings)
+        let uncached = try await serve(listingCacheMegabytes: 0, fill: false, listings.map { ("\($0.0), cache off", $0.1) })
+        return cached + uncached
     }
 
     /// One wrk run: 1 thread, 16 connections (the load generator shares the 2 cores), after an

@@ -83,6 +83,9 @@ if selected("api") {
         shares the 2 cores with the server. Reference, same run: the same server's `/health`.
         Server CPU is the gateway process's user + system time per request, which other load on
         the machine does not change; "per CPU-s" compares requests per server CPU-second with /health's.
+        The listings copy unchanged rows' JSON from their caches (ARCHITECTURE, "Hot paths"), so
+        repeated requests mostly take that path; "cache off" (`storage.sqlite.listing_cache_mb: 0`,
+        same store, second server) reads and writes every row, as when all of them changed.
 
         | endpoint | requests/s | % of /health | p50 | p99 | server CPU per request | % of /health per CPU-s |
         |---|---:|---:|---:|---:|---:|---:|

@@ -41,7 +41,8 @@ public final class Gateway: Sendable {
         let rabbitmqURL = try config.bus.rabbitmqURL.map { text in
             do { return try RabbitMQURL(parsing: text) } catch { throw GatewayStartupError("bus.rabbitmq.url: \(error)") }
         }
-        let sqlite: any GatewayStore & PluginStateStore = try await Self.openStore(config.storage.backend, logger: logger)
+        let sqlite: any GatewayStore & PluginStateStore = try await Self.openStore(
+            config.storage.backend, listingCacheBytes: config.storage.listingCacheMegabytes << 20, logger: logger)
         store = sqlite
         bus = EventBus()
         accounts = AccountDirectory(store: sqlite)
@@ -96,12 +97,12 @@ public final class Gateway: Sendable {
 
     /// The configured store, opened and migrated: PostgreSQL when `storage.postgres.url` is set,
     /// else the embedded SQLite file.
-    public static func openStore(_ backend: StorageConfig.Backend, logger: Logger) async throws
+    public static func openStore(_ backend: StorageConfig.Backend, listingCacheBytes: Int = 32 << 20, logger: Logger) async throws
         -> any GatewayStore & PluginStateStore
     {
         switch backend {
         case .sqlite(let path):
-            let store = try SQLiteStore(path: path)
+            let store = try SQLiteStore(path: path, listingCacheBytes: listingCacheBytes)
             try await store.migrate()
             return store
         case .postgres(let url):

@@ -51,6 +51,16 @@ import Testing
         ])
     }
 
+    @Test func listingCacheSizeIsReadAndBounded() throws {
+        #expect(try ConfigLoader.parse("version: 1\n", file: "c.yaml", environment: [:]).storage.listingCacheMegabytes == 32)
+        let off = try ConfigLoader.parse("storage:\n  sqlite:\n    listing_cache_mb: 0\n", file: "c.yaml", environment: [:])
+        #expect(off.storage.listingCacheMegabytes == 0)
+        let errors = try #require(throws: ConfigErrors.self) {
+            try ConfigLoader.parse("storage:\n  sqlite:\n    listing_cache_mb: -1\n", file: "c.yaml", environment: [:])
+        }
+        #expect(errors.issues.map(\.description).first?.contains("storage.sqlite.listing_cache_mb") == true)
+    }
+
     @Test func reportsEveryMistakeWithLineAndColumn() throws {
         let yaml = """
             server:

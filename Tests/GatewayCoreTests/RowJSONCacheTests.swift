@@ -125,9 +125,15 @@ import Testing
         #expect(cache.json(key: 3, revision: 4) == [UInt8](repeating: 4, count: 10))
 
         let id: [UInt8] = Array("0193a4d2-0000-7000-8000-000000000001".utf8)
-        id.withUnsafeBufferPointer { cache.keep([5], key: 4, revision: 0, identity: $0) }
+        cache.keep([5], key: 4, revision: 0, identity: id)
         #expect(id.withUnsafeBufferPointer { cache.json(key: 4, revision: 0, identity: $0) } == [5])
         #expect(Array("0193a4d2-0000-7000-8000-000000000002".utf8).withUnsafeBufferPointer { cache.json(key: 4, revision: 0, identity: $0) } == nil)
         #expect(cache.json(key: 4, revision: 0) == nil)
+
+        cache.keep(Array(repeating: 6, count: 101), key: 5, revision: 5)
+        #expect(cache.json(key: 5, revision: 5) == nil)
+        let off = RowJSONCache(byteLimit: 0)
+        off.keep([7], key: 1, revision: 1)
+        #expect(off.json(key: 1, revision: 1) == nil)
     }
 }

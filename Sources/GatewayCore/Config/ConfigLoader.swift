@@ -160,8 +160,11 @@ public enum ConfigLoader {
         guard let entries = reader.mapping(node, at: "storage", allowed: ["sqlite", "postgres", "batch_size", "state_key"]) else {
             return
         }
-        if let sqlite = entries["sqlite"], let keys = reader.mapping(sqlite, at: "storage.sqlite", allowed: ["path"]) {
+        if let sqlite = entries["sqlite"], let keys = reader.mapping(sqlite, at: "storage.sqlite", allowed: ["path", "listing_cache_mb"]) {
             if let path = reader.optionalString(keys["path"], at: "storage.sqlite.path") { storage.backend = .sqlite(path: path) }
+            if let node = keys["listing_cache_mb"], let size = reader.int(node, at: "storage.sqlite.listing_cache_mb", in: 0...4096) {
+                storage.listingCacheMegabytes = size
+            }
         }
         if let postgres = entries["postgres"], let keys = reader.mapping(postgres, at: "storage.postgres", allowed: ["url"]) {
             // An empty URL (DATABASE_URL unset) keeps the embedded SQLite store.

@@ -65,6 +65,9 @@ public struct StorageConfig: Sendable {
         case postgres(url: String)
     }
     public var backend: Backend = .sqlite(path: "./data/gateway.sqlite")
+    /// SQLite: the most JSON the chats and the messages listings each keep of unchanged rows
+    /// (`RowJSONCache`); 0 turns the caches off.
+    public var listingCacheMegabytes = 32
     /// Most events written in one transaction.
     public var batchSize = 8192
     /// Key encrypting plugin state at rest (AES-256-GCM): base64 of 32 bytes or a passphrase of

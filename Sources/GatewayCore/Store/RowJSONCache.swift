@@ -18,7 +18,8 @@ final class RowJSONCache: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Past this many bytes of JSON the cache starts again empty (a chat or message is ~700 bytes).
+    /// Past this many bytes of JSON the cache starts again empty (a chat or message is ~700
+    /// bytes); 0 keeps nothing.
     let byteLimit: Int
 
     init(byteLimit: Int = 32 << 20) {
@@ -28,7 +29,8 @@ final class RowJSONCache: Sendable {
     /// The JSON of the row at `key` as of `revision`, if kept. `identity` tells apart rows that
     /// can reuse a key with the same revision (a message's id: a new row starts at revision 0).
     func json(key: Int, revision: Int, identity: UnsafeBufferPointer<UInt8>? = nil) -> [UInt8]? {
-        state.withLock { state in
+        guard byteLimit > 0 else { return nil }
+        return state.withLock { state in
             guard let entry = state.entries[key], entry.revision == revision,
                 entry.identity.elementsEqual(identity ?? UnsafeBufferPointer(start: nil, count: 0))
             else { return nil }
@@ -37,8 +39,8 @@ final class RowJSONCache: Sendable {
     }
 
     /// Keeps `json` for the row at `key` as of `revision`, in place of what was kept for it.
-    func keep(_ json: [UInt8], key: Int, revision: Int, identity: UnsafeBufferPointer<UInt8>? = nil) {
-        let identity = identity.map(Array.init) ?? []
+    func keep(_ json: [UInt8], key: Int, revision: Int, identity: [UInt8]? = nil) {
+        guard json.count <= byteLimit else { return }
         state.withLock { state in
             let previous = state.entries[key]
             state.bytes += json.count - (previous?.json.count ?? 0)
@@ -46,7 +48,7 @@ final class RowJSONCache: Sendable {
                 state.entries.removeAll(keepingCapacity: true)
                 state.bytes = json.count
             }
-            state.entries[key] = Entry(revision: revision, identity: identity, json: json)
+            state.entries[key] = Entry(revision: revision, identity: identity ?? [], json: json)
         }
     }
 }

@@ -86,6 +86,21 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` in one read transaction: all its statements see the same snapshot.
+    /// (Prepared statements: a listing runs this on every request.)
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        let begin: StaticString = "BEGIN", commit: StaticString = "COMMIT", rollback: StaticString = "ROLLBACK"
+        try prepare(begin).run()
+        do {
+            let value = try body()
+            try prepare(commit).run()
+            return value
+        } catch {
+            try? prepare(rollback).run()
+            throw error
+        }
+    }
+
     var changes: Int { Int(sqlite3_changes(handle)) }
 
     func lastError(_ code: Int32) -> SQLiteError {

@@ -6,32 +6,30 @@ import GatewayModel
 /// The bytes are exactly what `JSONWriter.write(_: Message)` / `write(_: Chat)` produce for the
 /// value `SQLiteStore.message(from:)` reads (SQLiteRowJSONTests compares them).
 extension SQLiteStore {
-    static func writeMessage(from row: SQLiteStatement, into writer: inout JSONWriter) {
-        writeMessage(from: row, at: 0, into: &writer)
-    }
-
-    /// A row selected as in `chats`: the chat's columns, then the last message's from column 8.
-    static func writeChat(from row: SQLiteStatement, into writer: inout JSONWriter) {
+    /// A row selected as in `chatsByRowid`: from `offset`, the chat's columns, then the last
+    /// message's.
+    static func writeChat(from row: SQLiteStatement, at offset: Int32, into writer: inout JSONWriter) {
+        func text(_ column: Int32) -> UnsafeBufferPointer<UInt8>? { row.utf8(offset + column) }
         writer.object { w in
-            w.field("organizationId", utf8: row.utf8(2) ?? empty)
-            w.field("channel", utf8: row.utf8(3) ?? empty)
-            w.field("bdAccountId", utf8: row.utf8(0) ?? empty)
-            let chatId = row.utf8(1) ?? empty
+            w.field("organizationId", utf8: text(2) ?? empty)
+            w.field("channel", utf8: text(3) ?? empty)
+            w.field("bdAccountId", utf8: text(0) ?? empty)
+            let chatId = text(1) ?? empty
             w.field("chatId", utf8: chatId)
             w.field("channelId", utf8: chatId)
-            enumField("kind", row.utf8(4), known: chatKinds, fallback: ChatKind.user, into: &w)
-            w.field("title", utf8: row.utf8(5))
-            w.field("unreadCount", row.int(6) ?? 0)
-            if row.utf8(9) != nil {
+            enumField("kind", text(4), known: chatKinds, fallback: ChatKind.user, into: &w)
+            w.field("title", utf8: text(5))
+            w.field("unreadCount", row.int(offset + 6) ?? 0)
+            if text(9) != nil {
                 w.key("lastMessage")
-                writeMessage(from: row, at: 8, into: &w)
+                writeMessage(from: row, at: offset + 8, into: &w)
             }
-            w.field("lastActivity", row.double(7).map(Date.init(timeIntervalSince1970:)))
+            w.field("lastActivity", row.double(offset + 7).map(Date.init(timeIntervalSince1970:)))
         }
     }
 
     /// Column numbers are those of `messageColumns`, from `offset`.
-    private static func writeMessage(from row: SQLiteStatement, at offset: Int32, into writer: inout JSONWriter) {
+    static func writeMessage(from row: SQLiteStatement, at offset: Int32 = 0, into writer: inout JSONWriter) {
         func text(_ column: Int32) -> UnsafeBufferPointer<UInt8>? { row.utf8(offset + column) }
         writer.object { w in
             writeId(text(1), into: &w)

@@ -15,14 +15,17 @@ public final class SQLiteStore: GatewayStore, PluginStateStore, @unchecked Senda
     private let stateLock = NSLock()
     let encoder = JSONEncoder()
     /// Listings' JSON by row revision (see `writeChats`, `writeMessages`).
-    let chatCache = RowJSONCache()
-    let messageCache = RowJSONCache()
+    let chatCache: RowJSONCache
+    let messageCache: RowJSONCache
     /// Contacts as last written (writer queue only): unchanged contacts are not rewritten.
     var knownContacts: [ContactKey: Contact] = [:]
     static let knownContactsLimit = 100_000
 
-    public init(path: String) throws {
+    /// `listingCacheBytes`: the most JSON kept for each of the chats and messages listings.
+    public init(path: String, listingCacheBytes: Int = 32 << 20) throws {
         self.path = path
+        chatCache = RowJSONCache(byteLimit: listingCacheBytes)
+        messageCache = RowJSONCache(byteLimit: listingCacheBytes)
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
