@@ -578,4 +578,3 @@ extension Hub: HubClusterSink {
         state.withLock { $0.perOrganization }
     }
 }
-

@@ -8,6 +8,10 @@ import GatewayModel
 /// the rows whose JSON is not kept for their revision in `messageCache` / `chatCache`
 /// (see `RowJSONCache`).
 extension SQLiteStore {
+    /// How a keys step hands over each row of a page, in order: its key (seq or rowid), its
+    /// revision, and what tells apart rows that may share both (a message's id).
+    private typealias ListedKey = (_ key: Int, _ revision: Int, _ identity: UnsafeBufferPointer<UInt8>?) -> Void
+
     /// One row of a page: its key, revision and identity, and its JSON when kept for that revision.
     private struct ListedRow {
         var key: Int
@@ -19,35 +23,14 @@ extension SQLiteStore {
     // MARK: Messages
 
     public func messages(_ query: MessageQuery) async throws -> Page<Message> {
-        try read { reader in
-            try reader.readTransaction {
-                var keys: [Int] = []
-                let position = try messageKeys(query, on: reader) { seq, _, _ in keys.append(seq) }
-                var messages: [Message] = []
-                try Self.rows(Self.messagesBySeq, keys: keys, on: reader) { messages.append(Self.message(from: $0)) }
-                return Page(items: messages, position)
-            }
+        try readPage(limit: query.limit, keys: { try messageKeys(query, on: $0, $1) }, rows: Self.messagesBySeq) {
+            Self.message(from: $0)
         }
     }
 
-    /// Messages whose JSON is kept for their revision are copied; the others are read, written
-    /// and kept.
     public func writeMessages(_ query: MessageQuery, into writer: inout JSONWriter) async throws -> PagePosition {
-        try read { reader in
-            try reader.readTransaction {
-                var listed: [ListedRow] = []
-                listed.reserveCapacity(query.limit)
-                let keeping = messageCache.byteLimit > 0
-                let position = try messageKeys(query, on: reader) { seq, revision, id in
-                    let json = messageCache.json(key: seq, revision: revision, identity: id)
-                    listed.append(ListedRow(key: seq, revision: revision, identity: json == nil && keeping ? id.map(Array.init) : nil, json: json))
-                }
-                try Self.write(listed, keeping: messageCache, into: &writer, missing: Self.messagesBySeq, on: reader) {
-                    Self.writeMessage(from: $0, into: &$1)
-                }
-                return position
-            }
-        }
+        try writePage(into: &writer, limit: query.limit, keys: { try messageKeys(query, on: $0, $1) }, rows: Self.messagesBySeq,
+                      cache: messageCache) { Self.writeMessage(from: $0, into: &$1) }
     }
 
     /// Full rows (`messageColumns`) of the messages whose seqs are in the JSON array bound to it,
@@ -57,9 +40,7 @@ extension SQLiteStore {
 
     /// Steps through the messages `query` selects, in order, handing `row` each one's seq,
     /// revision and id.
-    private func messageKeys(
-        _ query: MessageQuery, on reader: SQLiteConnection, _ row: (_ seq: Int, _ revision: Int, _ id: UnsafeBufferPointer<UInt8>?) -> Void
-    ) throws -> PagePosition {
+    private func messageKeys(_ query: MessageQuery, on reader: SQLiteConnection, _ row: ListedKey) throws -> PagePosition {
         var filter = SQLFilter("organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("channel = ?", .text(channel)) }
         if let account = query.accountId { filter.add("account_id = ?", .text(account)) }
@@ -98,40 +79,19 @@ extension SQLiteStore {
     // MARK: Chats
 
     public func chats(_ query: ChatQuery) async throws -> Page<Chat> {
-        try read { reader in
-            try reader.readTransaction {
-                var keys: [Int] = []
-                let position = try chatKeys(query, on: reader) { rowid, _ in keys.append(rowid) }
-                var chats: [Chat] = []
-                try Self.rows(Self.chatsByRowid, keys: keys, on: reader) { row in
-                    chats.append(Chat(
-                        organizationId: row.string(3) ?? "", channel: row.string(4) ?? "",
-                        accountId: row.string(1) ?? "", chatId: row.string(2) ?? "",
-                        kind: row.string(5).flatMap(ChatKind.init(rawValue:)) ?? .user, title: row.string(6),
-                        unreadCount: row.int(7) ?? 0, lastMessage: row.string(10) == nil ? nil : Self.message(from: row, at: 9),
-                        lastActivity: row.double(8).map(Date.init(timeIntervalSince1970:))))
-                }
-                return Page(items: chats, position)
-            }
+        try readPage(limit: query.limit, keys: { try chatKeys(query, on: $0, $1) }, rows: Self.chatsByRowid) { row in
+            Chat(
+                organizationId: row.string(3) ?? "", channel: row.string(4) ?? "",
+                accountId: row.string(1) ?? "", chatId: row.string(2) ?? "",
+                kind: row.string(5).flatMap(ChatKind.init(rawValue:)) ?? .user, title: row.string(6),
+                unreadCount: row.int(7) ?? 0, lastMessage: row.string(10) == nil ? nil : Self.message(from: row, at: 9),
+                lastActivity: row.double(8).map(Date.init(timeIntervalSince1970:)))
         }
     }
 
-    /// Chats whose JSON is kept for their revision are copied; the others are read, written and
-    /// kept.
     public func writeChats(_ query: ChatQuery, into writer: inout JSONWriter) async throws -> PagePosition {
-        try read { reader in
-            try reader.readTransaction {
-                var listed: [ListedRow] = []
-                listed.reserveCapacity(query.limit)
-                let position = try chatKeys(query, on: reader) { rowid, revision in
-                    listed.append(ListedRow(key: rowid, revision: revision, json: chatCache.json(key: rowid, revision: revision)))
-                }
-                try Self.write(listed, keeping: chatCache, into: &writer, missing: Self.chatsByRowid, on: reader) {
-                    Self.writeChat(from: $0, at: 1, into: &$1)
-                }
-                return position
-            }
-        }
+        try writePage(into: &writer, limit: query.limit, keys: { try chatKeys(query, on: $0, $1) }, rows: Self.chatsByRowid,
+                      cache: chatCache) { Self.writeChat(from: $0, at: 1, into: &$1) }
     }
 
     /// Full rows of the chats whose rowids are in the JSON array bound to it, in its order: the
@@ -148,10 +108,8 @@ extension SQLiteStore {
         "m." + messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm.")
 
     /// Steps through the chats `query` selects, in order, handing `row` each one's rowid and
-    /// revision.
-    private func chatKeys(_ query: ChatQuery, on reader: SQLiteConnection, _ row: (_ rowid: Int, _ revision: Int) -> Void) throws
-        -> PagePosition
-    {
+    /// revision (no identity: a chat's revision is never reused).
+    private func chatKeys(_ query: ChatQuery, on reader: SQLiteConnection, _ row: ListedKey) throws -> PagePosition {
         var filter = SQLFilter("c.organization_id = ?", .text(query.organizationId))
         if let channel = query.channel { filter.add("c.channel = ?", .text(channel)) }
         if let account = query.accountId { filter.add("c.account_id = ?", .text(account)) }
@@ -172,7 +130,7 @@ extension SQLiteStore {
         var count = 0
         var lastKey: [String] = []
         while try statement.step(), count < query.limit {
-            row(statement.int(0) ?? 0, statement.int(1) ?? 0)
+            row(statement.int(0) ?? 0, statement.int(1) ?? 0, nil)
             count += 1
             // Only a full page's last row can start the next page.
             if count == query.limit {
@@ -188,38 +146,60 @@ extension SQLiteStore {
     // of every row): CROSS JOIN keeps json_each, which reads the array in order, the outer loop.
     // `next` checks each row is the one expected.
 
-    /// Runs `sql` (full rows, the key in column 0, in the order of the keys bound as one JSON
-    /// array) for `keys`, handing each row to `row`.
-    private static func rows(_ sql: String, keys: [Int], on reader: SQLiteConnection, _ row: (SQLiteStatement) -> Void) throws {
-        let statement = try start(sql, keys: keys, on: reader)
-        defer { statement?.reset() }
-        for key in keys {
-            try row(next(statement, key: key))
+    /// The model values of a page: its keys, then every row read with `rows`, made by `item`.
+    private func readPage<Item: Sendable>(
+        limit: Int, keys: (SQLiteConnection, ListedKey) throws -> PagePosition, rows sql: String,
+        _ item: (SQLiteStatement) -> Item
+    ) throws -> Page<Item> {
+        try read { reader in
+            try reader.readTransaction {
+                var listed: [Int] = []
+                listed.reserveCapacity(limit)
+                let position = try keys(reader) { key, _, _ in listed.append(key) }
+                let statement = try Self.start(sql, keys: listed, on: reader)
+                defer { statement?.reset() }
+                let items = try listed.map { try item(Self.next(statement, key: $0)) }
+                return Page(items: items, position)
+            }
         }
     }
 
-    /// Writes the page as a JSON array: kept JSON copied, the other rows read with `missing`
-    /// (as `rows`), written by `writeRow` and kept in `cache`.
-    private static func write(
-        _ listed: [ListedRow], keeping cache: RowJSONCache, into writer: inout JSONWriter,
-        missing sql: String, on reader: SQLiteConnection, _ writeRow: (SQLiteStatement, inout JSONWriter) -> Void
-    ) throws {
-        let statement = try start(sql, keys: listed.compactMap { $0.json == nil ? $0.key : nil }, on: reader)
-        defer { statement?.reset() }
-        writer.openArray()
-        for row in listed {
-            writer.nextElement()
-            if let json = row.json {
-                writer.raw(json)
-                continue
-            }
-            let start = writer.byteCount
-            writeRow(try next(statement, key: row.key), &writer)
-            if cache.byteLimit > 0 {
-                cache.keep(writer.bytes(from: start), key: row.key, revision: row.revision, identity: row.identity)
+    /// A page as a JSON array: its keys, then the JSON kept in `cache` for a row's revision (and
+    /// identity) copied, the other rows read with `rows` in one statement, written by `writeRow`
+    /// and kept.
+    private func writePage(
+        into writer: inout JSONWriter, limit: Int, keys: (SQLiteConnection, ListedKey) throws -> PagePosition, rows sql: String,
+        cache: RowJSONCache, _ writeRow: (SQLiteStatement, inout JSONWriter) -> Void
+    ) throws -> PagePosition {
+        let keeping = cache.byteLimit > 0
+        return try read { reader in
+            try reader.readTransaction {
+                var listed: [ListedRow] = []
+                listed.reserveCapacity(limit)
+                let position = try keys(reader) { key, revision, identity in
+                    let json = cache.json(key: key, revision: revision, identity: identity)
+                    let kept = json == nil && keeping ? identity.map(Array.init) : nil
+                    listed.append(ListedRow(key: key, revision: revision, identity: kept, json: json))
+                }
+                let statement = try Self.start(sql, keys: listed.compactMap { $0.json == nil ? $0.key : nil }, on: reader)
+                defer { statement?.reset() }
+                writer.openArray()
+                for row in listed {
+                    writer.nextElement()
+                    if let json = row.json {
+                        writer.raw(json)
+                        continue
+                    }
+                    let start = writer.byteCount
+                    writeRow(try Self.next(statement, key: row.key), &writer)
+                    if keeping {
+                        cache.keep(writer.bytes(from: start), key: row.key, revision: row.revision, identity: row.identity)
+                    }
+                }
+                writer.closeArray()
+                return position
             }
         }
-        writer.closeArray()
     }
 
     /// `sql` prepared with `keys` bound as one JSON array; nil when there are none.
