@@ -3,14 +3,18 @@
  * WebSocket frame can cost when it is one write() on a loopback TCP socket (what any server that
  * writes each delivery separately pays, before doing any work of its own).
  *
- *   write_floor <connections> <frame bytes> <frames per write> <seconds>
+ *   write_floor <connections> <frame bytes> <frames per write> <seconds> [<rounds per second>]
  *
  * Opens <connections> TCP connections on 127.0.0.1 (TCP_NODELAY, like the hub's sockets); a
  * forked reader drains them with epoll. The writer loops over the connections writing the same
  * prepared bytes (<frames per write> frames of <frame bytes> per write call, i.e. coalesced
  * deliveries) and reports its own CPU (getrusage: user + system; loopback charges most of the
  * receiver's TCP processing to the sender, as it does for the real servers) per frame written.
- * Output: one JSON line. Bounded by <seconds>; 127.0.0.1 only.
+ * Back to back by default; with <rounds per second>, one round (a write to every connection) at
+ * each tick of that rate and idle in between, like a broadcast per trigger (the reader then
+ * sleeps between rounds, and waking it is part of each round's cost). Writes the socket refused
+ * (EAGAIN) are counted apart, not as frames. Output: one JSON line. Bounded by <seconds>;
+ * 127.0.0.1 only.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -49,13 +53,14 @@ static void die(const char *what) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s connections frame-bytes frames-per-write seconds\n", argv[0]);
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s connections frame-bytes frames-per-write seconds [rounds-per-second]\n", argv[0]);
         return 2;
     }
     int count = atoi(argv[1]), frame = atoi(argv[2]), batch = atoi(argv[3]);
-    double seconds = atof(argv[4]);
-    if (count < 1 || count > 20000 || frame < 2 || frame > 65535 || batch < 1 || batch > 64 || seconds <= 0) {
+    double seconds = atof(argv[4]), rate = argc == 6 ? atof(argv[5]) : 0;
+    if (count < 1 || count > 20000 || frame < 2 || frame > 65535 || batch < 1 || batch > 64 || seconds <= 0 ||
+        rate < 0 || rate > 100000) {
         fprintf(stderr, "arguments out of range\n");
         return 2;
     }
@@ -110,20 +115,29 @@ int main(int argc, char **argv) {
     }
     double user0, sys0, user1, sys1;
     double cpu0 = cpu_seconds(&user0, &sys0), start = now();
-    long long writes = 0;
+    long long writes = 0, refused = 0, rounds = 0;
     while (now() - start < seconds) {
+        if (rate > 0) {  // the next tick of the schedule (absolute, so rounds do not drift)
+            double tick = start + rounds / rate, wait = tick - now();
+            if (wait > 0) {
+                struct timespec pause = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - (time_t)wait) * 1e9)};
+                nanosleep(&pause, NULL);
+            }
+        }
         for (int i = 0; i < count; i++) {
             ssize_t wrote = write(server[i], data, bytes);
             if (wrote < 0 && errno != EAGAIN) die("write");
-            writes++;
+            if (wrote < 0) refused++; else writes++;
         }
+        rounds++;
     }
     double cpu1 = cpu_seconds(&user1, &sys1), elapsed = now() - start;
     for (int i = 0; i < count; i++) close(server[i]);
     waitpid(reader, NULL, 0);
     double frames = (double)writes * batch, cpu = cpu1 - cpu0;
-    printf("{\"connections\": %d, \"frame_bytes\": %d, \"frames_per_write\": %d, \"seconds\": %.3f, \"frames\": %.0f, "
-           "\"user_s\": %.3f, \"sys_s\": %.3f, \"us_per_frame\": %.3f, \"frames_per_cpu_s\": %.0f}\n",
-           count, frame, batch, elapsed, frames, user1 - user0, sys1 - sys0, 1e6 * cpu / frames, frames / cpu);
+    printf("{\"connections\": %d, \"frame_bytes\": %d, \"frames_per_write\": %d, \"rounds_per_s\": %g, \"seconds\": %.3f, "
+           "\"frames\": %.0f, \"refused_writes\": %lld, \"user_s\": %.3f, \"sys_s\": %.3f, \"us_per_frame\": %.3f, "
+           "\"frames_per_cpu_s\": %.0f}\n",
+           count, frame, batch, rate, elapsed, frames, refused, user1 - user0, sys1 - sys0, 1e6 * cpu / frames, frames / cpu);
     return 0;
 }
