@@ -92,12 +92,8 @@ extension PostgresStore {
         if let unread = query.unread { filter.add("is_read = ?", .bool(!unread)) }
         if let from = query.from { filter.add("created_at >= ?", .date(from)) }
         if let to = query.to { filter.add("created_at <= ?", .date(to)) }
-        if let search = query.search, !search.isEmpty {
-            let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_")
-            // SQLite's LIKE ignores ASCII case: ILIKE does too (and beyond ASCII).
-            filter.add("text ILIKE ? ESCAPE '\\'", .text("%\(escaped)%"))
-        }
+        // SQLite's LIKE ignores ASCII case: ILIKE does too (and beyond ASCII).
+        if let pattern = query.searchPattern { filter.add("text ILIKE ? ESCAPE '\\'", .text(pattern)) }
         return try await withConnection { [logger, filter] connection in
             let window = try await Window(
                 query.paging, limit: query.limit, filter: filter, table: "messages", on: connection, logger: logger

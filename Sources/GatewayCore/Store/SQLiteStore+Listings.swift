@@ -36,7 +36,7 @@ extension SQLiteStore {
     /// Full rows (`messageColumns`) of the messages whose seqs are in the JSON array bound to it,
     /// in its order.
     private static let messagesBySeq =
-        "SELECT \(lastMessageColumns) FROM json_each(?) k CROSS JOIN messages m ON m.seq = k.value"
+        "SELECT \(prefixedMessageColumns) FROM json_each(?) k CROSS JOIN messages m ON m.seq = k.value"
 
     /// Steps through the messages `query` selects, in order, handing `row` each one's seq,
     /// revision and id.
@@ -51,11 +51,7 @@ extension SQLiteStore {
         if let unread = query.unread { filter.add("is_read = ?", .int(unread ? 0 : 1)) }
         if let from = query.from { filter.add("created_at >= ?", .double(from.timeIntervalSince1970)) }
         if let to = query.to { filter.add("created_at <= ?", .double(to.timeIntervalSince1970)) }
-        if let search = query.search, !search.isEmpty {
-            let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_")
-            filter.add("text LIKE ? ESCAPE '\\'", .text("%\(escaped)%"))
-        }
+        if let pattern = query.searchPattern { filter.add("text LIKE ? ESCAPE '\\'", .text(pattern)) }
         let window = try PageWindow(query.paging, limit: query.limit, filter: filter, table: "messages", on: reader) { parts in
             guard parts.count == 2, let time = Double(parts[0]), let seq = Int(parts[1]) else { return nil }
             return ("(created_at < ? OR (created_at = ? AND seq < ?))", [.double(time), .double(time), .int(seq)])
@@ -98,13 +94,13 @@ extension SQLiteStore {
     /// rowid, the chat's columns from column 1, its last message's from column 9.
     private static let chatsByRowid = """
         SELECT c.rowid, c.account_id, c.chat_id, c.organization_id, c.channel, c.kind, c.title, c.unread_count,
-            c.last_activity, \(lastMessageColumns)
+            c.last_activity, \(prefixedMessageColumns)
         FROM json_each(?) k CROSS JOIN chats c ON c.rowid = k.value
         LEFT JOIN messages m ON m.seq = c.last_message_seq AND m.id = c.last_message_id
         """
 
-    /// The message columns prefixed `m.` for the chats join (built once, not per request).
-    private static let lastMessageColumns =
+    /// The message columns prefixed `m.`, for the full-row statements (built once, not per request).
+    private static let prefixedMessageColumns =
         "m." + messageColumns.replacingOccurrences(of: ", ", with: ", m.").replacingOccurrences(of: ",\n", with: ",\nm.")
 
     /// Steps through the chats `query` selects, in order, handing `row` each one's rowid and

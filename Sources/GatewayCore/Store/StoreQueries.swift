@@ -46,6 +46,15 @@ public struct MessageQuery: Sendable {
     public init(organizationId: String) {
         self.organizationId = organizationId
     }
+
+    /// `search` as a LIKE pattern matching it anywhere in the text (`\`, `%` and `_` escaped:
+    /// use with `ESCAPE '\'`); nil when there is no search.
+    var searchPattern: String? {
+        guard let search, !search.isEmpty else { return nil }
+        let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        return "%\(escaped)%"
+    }
 }
 
 public struct ChatQuery: Sendable {
